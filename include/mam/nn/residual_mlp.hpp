@@ -1,0 +1,238 @@
+#pragma once
+// The residual MLP of the reference MaM code ("MLPRes"):
+//
+//   h_0 = act(W_0 one_hot(x) + b_0)                       input layer, D*(K+1) -> H
+//   h_l = act(W_l h_{l-1} + b_l) + h_{l-1},  l = 1..n-1   residual blocks, H -> H
+//   out = W_n h_{n-1} + b_n                               linear head, H -> output_size
+//
+// The network is stateless about activations: forward() fills a Context that backward()
+// consumes, so several passes of one network can be alive at once. Parameters live in one
+// flat vector; every layer is a view of a slice of it.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mam/core/error.hpp"
+#include "mam/core/rng.hpp"
+#include "mam/core/types.hpp"
+#include "mam/nn/activation.hpp"
+#include "mam/nn/linear.hpp"
+#include "mam/nn/one_hot_input.hpp"
+
+namespace mam {
+
+struct ResidualMLPConfig {
+  Index num_variables = 0;  ///< D: positions per sample
+  Index num_values = 0;     ///< K: values per position (the '?' slot is added internally)
+  Index hidden = 0;         ///< H: width of every hidden layer
+  Index num_layers = 4;     ///< input layer plus (num_layers - 1) residual blocks
+  Index output_size = 0;    ///< head width: 1 for a marginal net, D*K for a conditional net
+  Activation activation = Activation::leaky_relu;
+};
+
+template <class Scalar>
+class ResidualMLP {
+  static_assert(std::is_floating_point<Scalar>::value, "mam::ResidualMLP needs float or double");
+
+ public:
+  using scalar_type = Scalar;
+
+  /// What one forward pass leaves for its backward pass, plus reusable backward buffers.
+  /// Reusing a Context across steps of the same shape allocates nothing.
+  struct Context {
+    CodeMatrix codes;                        ///< D x batch input
+    std::vector<Matrix<Scalar>> pre;         ///< pre-activations z_l, H x batch each
+    std::vector<Matrix<Scalar>> hidden;      ///< h_l, H x batch each
+    Matrix<Scalar> output;                   ///< output_size x batch
+    Matrix<Scalar> grad_hidden, grad_pre;    ///< backward workspace
+
+    Index batch_size() const { return codes.cols(); }
+  };
+
+  ResidualMLP() = default;
+
+  explicit ResidualMLP(const ResidualMLPConfig& config) : config_(config) {
+    const char* function = "mam::ResidualMLP";
+    detail::require<shape_error>(config.num_variables > 0, function, "num_variables > 0",
+                                 config.num_variables);
+    detail::require<shape_error>(config.num_values > 0, function, "num_values > 0",
+                                 config.num_values);
+    detail::require<shape_error>(config.hidden > 0, function, "hidden > 0", config.hidden);
+    detail::require<shape_error>(config.num_layers >= 1, function, "num_layers >= 1",
+                                 config.num_layers);
+    detail::require<shape_error>(config.output_size > 0, function, "output_size > 0",
+                                 config.output_size);
+    Index offset = 0;
+    input_ = OneHotInput<Scalar>(config.num_variables, config.num_values, config.hidden, offset);
+    offset += input_.num_parameters();
+    for (Index l = 1; l < config.num_layers; ++l) {
+      blocks_.emplace_back(config.hidden, config.hidden, offset);
+      offset += blocks_.back().num_parameters();
+    }
+    head_ = Linear<Scalar>(config.hidden, config.output_size, offset);
+    offset += head_.num_parameters();
+    parameters_ = Vector<Scalar>::Zero(offset);
+  }
+
+  ResidualMLP(const ResidualMLPConfig& config, Rng& rng) : ResidualMLP(config) { initialize(rng); }
+
+  const ResidualMLPConfig& config() const { return config_; }
+  Index num_variables() const { return config_.num_variables; }
+  Index num_values() const { return config_.num_values; }
+  Index output_size() const { return config_.output_size; }
+  Index num_parameters() const { return parameters_.size(); }
+
+  Vector<Scalar>& parameters() { return parameters_; }
+  const Vector<Scalar>& parameters() const { return parameters_; }
+
+  /// Replaces all parameters (size must match).
+  void set_parameters(const Eigen::Ref<const Vector<Scalar>>& values) {
+    detail::require<shape_error>(values.size() == num_parameters(),
+                                 "mam::ResidualMLP::set_parameters",
+                                 detail::concat(num_parameters(), " parameters"), values.size());
+    parameters_ = values;
+  }
+
+  /// A zero vector shaped like the parameters, for backward() to accumulate into.
+  Vector<Scalar> zero_gradient() const { return Vector<Scalar>::Zero(num_parameters()); }
+
+  /// PyTorch's default initialization of every linear layer, drawn from `rng` in layer order.
+  void initialize(Rng& rng) {
+    input_.initialize(parameters_, rng);
+    for (const auto& block : blocks_) block.initialize(parameters_, rng);
+    head_.initialize(parameters_, rng);
+  }
+
+  const OneHotInput<Scalar>& input_layer() const { return input_; }
+  const std::vector<Linear<Scalar>>& residual_blocks() const { return blocks_; }
+  const Linear<Scalar>& head() const { return head_; }
+
+  /// Describes the architecture (for checkpoints: a checkpoint of another shape is refused).
+  std::vector<std::pair<std::string, std::string>> architecture() const {
+    return {{"kind", "residual_mlp"},
+            {"num_variables", std::to_string(config_.num_variables)},
+            {"num_values", std::to_string(config_.num_values)},
+            {"hidden", std::to_string(config_.hidden)},
+            {"num_layers", std::to_string(config_.num_layers)},
+            {"output_size", std::to_string(config_.output_size)},
+            {"activation", to_string(config_.activation)}};
+  }
+
+  /// Forward pass of a D x batch code matrix into `context` (its buffers are reused).
+  void forward(const Eigen::Ref<const CodeMatrix>& codes, Context& context) const {
+    validate_codes(codes, config_.num_variables, config_.num_values, "mam::ResidualMLP::forward");
+    context.codes = codes;
+    const Index layers = config_.num_layers;
+    context.pre.resize(static_cast<std::size_t>(layers));
+    context.hidden.resize(static_cast<std::size_t>(layers));
+    input_.forward(parameters_, context.codes, context.pre[0]);
+    visit_activation(config_.activation, [&](auto act) {
+      activate(act, context.pre[0], context.hidden[0]);
+      for (Index l = 1; l < layers; ++l) {
+        const auto& block = blocks_[static_cast<std::size_t>(l - 1)];
+        auto& z = context.pre[static_cast<std::size_t>(l)];
+        block.multiply(parameters_, context.hidden[static_cast<std::size_t>(l - 1)], z);
+        activate_residual(act, block.bias(parameters_), z,
+                          context.hidden[static_cast<std::size_t>(l - 1)],
+                          context.hidden[static_cast<std::size_t>(l)]);
+      }
+    });
+    head_.forward(parameters_, context.hidden.back(), context.output);
+  }
+
+  Context forward(const Eigen::Ref<const CodeMatrix>& codes) const {
+    Context context;
+    forward(codes, context);
+    return context;
+  }
+
+  /// Output only (output_size x batch).
+  Matrix<Scalar> operator()(const Eigen::Ref<const CodeMatrix>& codes) const {
+    return forward(codes).output;
+  }
+
+  /// Back-propagates d_output (output_size x batch, dL/d output) through the pass recorded in
+  /// `context`, adding dL/d parameters into `gradient`. If `input_gradient` is given, it is
+  /// set to dL/d one_hot(codes) (D*(K+1) x batch).
+  void backward(Context& context, const Eigen::Ref<const Matrix<Scalar>>& d_output,
+                Vector<Scalar>& gradient, Matrix<Scalar>* input_gradient = nullptr) const {
+    const char* function = "mam::ResidualMLP::backward";
+    detail::require<shape_error>(
+        d_output.rows() == config_.output_size && d_output.cols() == context.batch_size() &&
+            context.hidden.size() == static_cast<std::size_t>(config_.num_layers),
+        function,
+        detail::concat("d_output of ", config_.output_size, " x ", context.batch_size(),
+                       " for a context filled by forward()"),
+        detail::concat(d_output.rows(), " x ", d_output.cols()));
+    detail::require<shape_error>(gradient.size() == num_parameters(), function,
+                                 detail::concat("gradient of size ", num_parameters()),
+                                 gradient.size());
+    auto& grad_hidden = context.grad_hidden;
+    auto& grad_pre = context.grad_pre;
+    head_.backward(parameters_, context.hidden.back(), d_output, gradient, &grad_hidden);
+    visit_activation(config_.activation, [&](auto act) {
+      for (Index l = config_.num_layers - 1; l >= 1; --l) {
+        const auto& block = blocks_[static_cast<std::size_t>(l - 1)];
+        const auto& below = context.hidden[static_cast<std::size_t>(l - 1)];
+        activation_backward(act, context.pre[static_cast<std::size_t>(l)], grad_hidden, grad_pre);
+        block.weight(gradient).noalias() += grad_pre * below.transpose();
+        block.bias(gradient) += grad_pre.rowwise().sum();
+        // The skip connection passes grad_hidden straight through; the block adds W^T dz.
+        grad_hidden.noalias() += block.weight(parameters_).transpose() * grad_pre;
+      }
+      activation_backward(act, context.pre[0], grad_hidden, grad_pre);
+    });
+    input_.backward(context.codes, grad_pre, gradient);
+    if (input_gradient != nullptr) input_.input_gradient(parameters_, grad_pre, *input_gradient);
+  }
+
+ private:
+  template <class Act>
+  static void activate(Act, const Matrix<Scalar>& z, Matrix<Scalar>& h) {
+    h.resize(z.rows(), z.cols());
+    const Index n = z.size();
+    const Scalar* zp = z.data();
+    Scalar* hp = h.data();
+    for (Index i = 0; i < n; ++i) hp[i] = Act::value(zp[i]);
+  }
+
+  // z += b (in place, so backward sees the true pre-activation); h = act(z) + skip.
+  template <class Act, class Bias>
+  static void activate_residual(Act, const Bias& bias, Matrix<Scalar>& z,
+                                const Matrix<Scalar>& skip, Matrix<Scalar>& h) {
+    h.resize(z.rows(), z.cols());
+    const Index rows = z.rows();
+    const Scalar* b = bias.data();
+#pragma omp parallel for schedule(static)
+    for (Index j = 0; j < z.cols(); ++j) {
+      Scalar* zc = z.data() + j * rows;
+      const Scalar* sc = skip.data() + j * rows;
+      Scalar* hc = h.data() + j * rows;
+      for (Index i = 0; i < rows; ++i) {
+        zc[i] += b[i];
+        hc[i] = Act::value(zc[i]) + sc[i];
+      }
+    }
+  }
+
+  // grad_pre = grad_hidden * act'(z).
+  template <class Act>
+  static void activation_backward(Act, const Matrix<Scalar>& z, const Matrix<Scalar>& grad_hidden,
+                                  Matrix<Scalar>& grad_pre) {
+    grad_pre.resize(z.rows(), z.cols());
+    const Index n = z.size();
+    const Scalar* zp = z.data();
+    const Scalar* gp = grad_hidden.data();
+    Scalar* out = grad_pre.data();
+    for (Index i = 0; i < n; ++i) out[i] = gp[i] * Act::derivative(zp[i]);
+  }
+
+  ResidualMLPConfig config_{};
+  OneHotInput<Scalar> input_{};
+  std::vector<Linear<Scalar>> blocks_;
+  Linear<Scalar> head_{};
+  Vector<Scalar> parameters_;
+};
+
+}  // namespace mam

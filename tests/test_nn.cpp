@@ -1,0 +1,257 @@
+#include <catch2/catch.hpp>
+
+#include <mam/core/rng.hpp>
+#include <mam/nn/activation.hpp>
+#include <mam/nn/linear.hpp>
+#include <mam/nn/one_hot_input.hpp>
+#include <mam/nn/residual_mlp.hpp>
+
+#include "support/gradient_check.hpp"
+
+using mam::CodeMatrix;
+using mam::Index;
+using mam::Matrix;
+using mam::Rng;
+using mam::Vector;
+
+namespace {
+
+CodeMatrix random_codes(Index d, Index k, Index batch, Rng& rng, double unknown_rate = 0.3) {
+  CodeMatrix codes(d, batch);
+  for (Index b = 0; b < batch; ++b)
+    for (Index i = 0; i < d; ++i)
+      codes(i, b) = rng.uniform() < unknown_rate ? mam::unknown
+                                                 : static_cast<mam::Code>(rng.uniform_int(k));
+  return codes;
+}
+
+Matrix<double> random_matrix(Index rows, Index cols, Rng& rng) {
+  Matrix<double> m(rows, cols);
+  for (Index j = 0; j < cols; ++j)
+    for (Index i = 0; i < rows; ++i) m(i, j) = rng.normal();
+  return m;
+}
+
+// sum(R .* output) has gradient R with respect to the output: any backward check reduces to it.
+double weighted_sum(const Matrix<double>& output, const Matrix<double>& weights) {
+  return (output.array() * weights.array()).sum();
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("activation derivatives match finite differences", "[nn]", mam::LeakyReLU,
+                   mam::SiLU, mam::GELU) {
+  for (double z : {-3.0, -1.2, -0.3, 0.2, 0.7, 2.5, 6.0}) {
+    const double h = 1e-6;
+    const double numeric = (TestType::value(z + h) - TestType::value(z - h)) / (2 * h);
+    CHECK(TestType::derivative(z) == Approx(numeric).epsilon(1e-7));
+  }
+  CHECK(mam::LeakyReLU::value(-2.0) == Approx(-0.02));
+  CHECK(mam::GELU::value(1.0) == Approx(0.8413447460685429));  // 1 * Phi(1)
+  CHECK(mam::SiLU::value(1.0) == Approx(0.7310585786300049));   // sigmoid(1)
+  CHECK(mam::activation_from_string(TestType::name) ==
+        mam::activation_from_string(std::string(TestType::name)));
+  CHECK_THROWS_AS(mam::activation_from_string("relu6"), mam::value_error);
+}
+
+TEST_CASE("Linear: gradient of weights, bias and input match finite differences", "[nn]") {
+  Rng rng(11);
+  const mam::Linear<double> layer(5, 3, 2);  // offset 2: the slice is not at the front
+  Vector<double> params(2 + layer.num_parameters() + 4);
+  for (Index i = 0; i < params.size(); ++i) params[i] = rng.normal();
+  Matrix<double> x = random_matrix(5, 4, rng);
+  const Matrix<double> r = random_matrix(3, 4, rng);
+
+  Matrix<double> y;
+  auto loss = [&] {
+    layer.forward(params, x, y);
+    return weighted_sum(y, r);
+  };
+  Vector<double> grad = Vector<double>::Zero(params.size());
+  Matrix<double> dx;
+  layer.backward(params, x, r, grad, &dx);
+
+  const Vector<double> numeric = mam::test::numerical_gradient(loss, params);
+  CHECK(mam::test::max_relative_error(grad, numeric) < 1e-6);
+  // Entries outside the layer's slice must not be touched.
+  CHECK(grad.head(2).isZero());
+  CHECK(grad.tail(4).isZero());
+
+  Vector<double> x_flat = Eigen::Map<Vector<double>>(x.data(), x.size());
+  auto loss_x = [&] {
+    layer.forward(params, Eigen::Map<Matrix<double>>(x_flat.data(), 5, 4), y);
+    return weighted_sum(y, r);
+  };
+  const Vector<double> numeric_x = mam::test::numerical_gradient(loss_x, x_flat);
+  CHECK(mam::test::max_relative_error(Eigen::Map<Vector<double>>(dx.data(), dx.size()), numeric_x) <
+        1e-6);
+}
+
+TEST_CASE("OneHotInput equals the dense product with the explicit one-hot matrix", "[nn]") {
+  Rng rng(12);
+  for (auto [d, k] : {std::pair<Index, Index>{7, 2}, {5, 40}, {1, 1}}) {
+    const Index h = 9;
+    const mam::OneHotInput<double> gather(d, k, h);
+    const mam::Linear<double> dense(d * (k + 1), h);  // same parameter layout
+    REQUIRE(gather.num_parameters() == dense.num_parameters());
+    Vector<double> params(gather.num_parameters());
+    gather.initialize(params, rng);
+    const CodeMatrix codes = random_codes(d, k, 6, rng);
+
+    Matrix<double> y_gather, y_dense;
+    gather.forward(params, codes, y_gather);
+    dense.forward(params, mam::one_hot<double>(codes, k), y_dense);
+    CHECK((y_gather - y_dense).cwiseAbs().maxCoeff() < 1e-12);
+
+    // Backward: scatter-add equals the dense outer product, and the input gradient is W^T dy.
+    const Matrix<double> dy = random_matrix(h, 6, rng);
+    Vector<double> g_gather = Vector<double>::Zero(params.size());
+    Vector<double> g_dense = Vector<double>::Zero(params.size());
+    Matrix<double> dx_gather, dx_dense;
+    gather.backward(codes, dy, g_gather);
+    gather.input_gradient(params, dy, dx_gather);
+    dense.backward(params, mam::one_hot<double>(codes, k), dy, g_dense, &dx_dense);
+    CHECK((g_gather - g_dense).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK((dx_gather - dx_dense).cwiseAbs().maxCoeff() < 1e-12);
+  }
+}
+
+TEST_CASE("OneHotInput::update_position equals a fresh forward pass", "[nn]") {
+  Rng rng(13);
+  const mam::OneHotInput<double> layer(6, 3, 8);
+  Vector<double> params(layer.num_parameters());
+  layer.initialize(params, rng);
+  CodeMatrix codes = random_codes(6, 3, 4, rng, 0.5);
+  Matrix<double> y, fresh;
+  layer.forward(params, codes, y);
+  for (int step = 0; step < 20; ++step) {
+    const Index sample = static_cast<Index>(rng.uniform_int(4));
+    const Index position = static_cast<Index>(rng.uniform_int(6));
+    const mam::Code new_code = rng.uniform() < 0.25 ? mam::unknown : static_cast<mam::Code>(rng.uniform_int(3));
+    layer.update_position(params, sample, position, codes(position, sample), new_code, y);
+    codes(position, sample) = new_code;
+  }
+  layer.forward(params, codes, fresh);
+  CHECK((y - fresh).cwiseAbs().maxCoeff() < 1e-12);
+}
+
+TEST_CASE("codes are validated: shape and range errors name the problem", "[nn]") {
+  Rng rng(14);
+  const mam::ResidualMLP<double> net({4, 3, 5, 2, 1}, rng);
+  CodeMatrix codes = CodeMatrix::Zero(4, 2);
+  CHECK_NOTHROW(net(codes));
+  CHECK_THROWS_AS(net(CodeMatrix::Zero(3, 2)), mam::shape_error);
+  codes(2, 1) = 3;
+  CHECK_THROWS_WITH(net(codes), Catch::Contains("position 2 of sample 1") && Catch::Contains("got 3"));
+  codes(2, 1) = -2;
+  CHECK_THROWS_AS(net(codes), mam::value_error);
+  codes(2, 1) = mam::unknown;
+  CHECK_NOTHROW(net(codes));
+  CHECK_THROWS_AS(mam::ResidualMLP<double>({0, 3, 5, 2, 1}), mam::shape_error);
+  CHECK_THROWS_AS(mam::ResidualMLP<double>({4, 3, 5, 0, 1}), mam::shape_error);
+
+  auto context = net.forward(codes);
+  Vector<double> grad = net.zero_gradient();
+  CHECK_THROWS_AS(net.backward(context, Matrix<double>::Zero(2, 2), grad), mam::shape_error);
+  Vector<double> short_grad(3);
+  CHECK_THROWS_AS(net.backward(context, Matrix<double>::Zero(1, 2), short_grad), mam::shape_error);
+}
+
+TEST_CASE("ResidualMLP: end-to-end gradients match finite differences", "[nn]") {
+  const auto activation = GENERATE(mam::Activation::leaky_relu, mam::Activation::silu,
+                                   mam::Activation::gelu);
+  const Index layers = GENERATE(1, 3);
+  Rng rng(21);
+  mam::ResidualMLPConfig config{5, 3, 7, layers, 4, activation};
+  mam::ResidualMLP<double> net(config, rng);
+  const CodeMatrix codes = random_codes(5, 3, 6, rng);
+  const Matrix<double> r = random_matrix(4, 6, rng);
+
+  auto context = net.forward(codes);
+  Vector<double> grad = net.zero_gradient();
+  Matrix<double> input_grad;
+  net.backward(context, r, grad, &input_grad);
+
+  auto loss = [&] { return weighted_sum(net(codes), r); };
+  const Vector<double> numeric = mam::test::numerical_gradient(loss, net.parameters());
+  INFO("activation " << mam::to_string(activation) << ", layers " << layers);
+  CHECK(mam::test::max_relative_error(grad, numeric) < 1e-6);
+
+  // Backward accumulates: a second call doubles the gradient.
+  Vector<double> twice = grad;
+  net.backward(context, r, twice);
+  CHECK((twice - 2 * grad).cwiseAbs().maxCoeff() < 1e-12);
+
+  // Input gradient: the same network evaluated on a dense (relaxed) one-hot input.
+  Matrix<double> x = mam::one_hot<double>(codes, 3);
+  Vector<double> x_flat = Eigen::Map<Vector<double>>(x.data(), x.size());
+  const mam::Linear<double> dense_input(net.input_layer().in_features(), 7);
+  auto dense_loss = [&] {
+    const Eigen::Map<Matrix<double>> xm(x_flat.data(), x.rows(), x.cols());
+    Matrix<double> h;
+    dense_input.forward(net.parameters(), xm, h);
+    mam::visit_activation(activation, [&](auto act) {
+      h = h.unaryExpr([&](double z) { return act.value(z); }).eval();
+      for (const auto& block : net.residual_blocks()) {
+        Matrix<double> z;
+        block.forward(net.parameters(), h, z);
+        h = (z.unaryExpr([&](double v) { return act.value(v); }) + h).eval();
+      }
+    });
+    Matrix<double> out;
+    net.head().forward(net.parameters(), h, out);
+    return weighted_sum(out, r);
+  };
+  CHECK(dense_loss() == Approx(loss()).epsilon(1e-12));
+  const Vector<double> numeric_x = mam::test::numerical_gradient(dense_loss, x_flat);
+  CHECK(mam::test::max_relative_error(Eigen::Map<Vector<double>>(input_grad.data(), input_grad.size()),
+                                      numeric_x) < 1e-6);
+}
+
+TEST_CASE("ResidualMLP: several contexts can be alive at once", "[nn]") {
+  Rng rng(22);
+  mam::ResidualMLP<double> net({4, 2, 6, 3, 2}, rng);
+  const CodeMatrix a = random_codes(4, 2, 3, rng), b = random_codes(4, 2, 5, rng);
+  const Matrix<double> ra = random_matrix(2, 3, rng), rb = random_matrix(2, 5, rng);
+
+  auto ca = net.forward(a);
+  auto cb = net.forward(b);  // a second pass must not disturb the first
+  Vector<double> interleaved = net.zero_gradient();
+  net.backward(ca, ra, interleaved);
+  net.backward(cb, rb, interleaved);
+
+  Vector<double> sequential = net.zero_gradient();
+  auto c1 = net.forward(a);
+  net.backward(c1, ra, sequential);
+  auto c2 = net.forward(b);
+  net.backward(c2, rb, sequential);
+  CHECK((interleaved - sequential).cwiseAbs().maxCoeff() == 0.0);
+}
+
+TEST_CASE("ResidualMLP in float agrees with double", "[nn]") {
+  Rng rng_d(23), rng_f(23);
+  mam::ResidualMLP<double> net_d({10, 2, 32, 4, 20}, rng_d);
+  mam::ResidualMLP<float> net_f({10, 2, 32, 4, 20}, rng_f);
+  CHECK((net_d.parameters().cast<float>() - net_f.parameters()).cwiseAbs().maxCoeff() == 0.0f);
+  Rng rng(24);
+  const CodeMatrix codes = random_codes(10, 2, 16, rng);
+  const Matrix<double> out_d = net_d(codes);
+  const Matrix<float> out_f = net_f(codes);
+  CHECK((out_d - out_f.cast<double>()).cwiseAbs().maxCoeff() < 1e-4);
+}
+
+TEST_CASE("ResidualMLP: same seed gives identical parameters and outputs", "[nn][determinism]") {
+  Rng r1(99), r2(99), r3(100);
+  mam::ResidualMLP<float> a({20, 3, 16, 3, 60}, r1), b({20, 3, 16, 3, 60}, r2),
+      c({20, 3, 16, 3, 60}, r3);
+  CHECK(a.parameters() == b.parameters());
+  CHECK(a.parameters() != c.parameters());
+  Rng data(5);
+  const CodeMatrix codes = random_codes(20, 3, 8, data);
+  CHECK(a(codes) == b(codes));
+
+  // PyTorch's nn.Linear default: every weight and bias within 1/sqrt(fan_in).
+  const double input_bound = 1.0 / std::sqrt(20.0 * 4.0);
+  CHECK(a.input_layer().weight(a.parameters()).cwiseAbs().maxCoeff() <= input_bound);
+  CHECK(a.head().bias(a.parameters()).cwiseAbs().maxCoeff() <= 1.0 / 4.0);
+}

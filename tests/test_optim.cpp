@@ -1,0 +1,104 @@
+#include <catch2/catch.hpp>
+
+#include <mam/optim/adam.hpp>
+#include <mam/optim/clip.hpp>
+#include <mam/optim/schedule.hpp>
+
+using mam::Vector;
+
+namespace {
+Vector<double> vec(std::initializer_list<double> values) {
+  Vector<double> v(static_cast<mam::Index>(values.size()));
+  mam::Index i = 0;
+  for (double x : values) v[i++] = x;
+  return v;
+}
+}  // namespace
+
+TEST_CASE("Adam reproduces a hand-computed sequence of steps", "[optim]") {
+  // Expected values from the textbook update m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps),
+  // computed independently in Python.
+  const std::vector<Vector<double>> gradients = {vec({0.5, -1.0, 0.0}), vec({0.1, 0.2, -0.3}),
+                                                 vec({-0.4, 0.0, 2.0})};
+  SECTION("plain Adam") {
+    const std::vector<Vector<double>> expected = {
+        vec({0.90000000199999997, -1.900000001, 0.5}),
+        vec({0.81969590638465184, -1.8488973939904947, 0.57441367884968086}),
+        vec({0.81032596635821175, -1.8093949307841704, 0.5197670498329936})};
+    mam::Adam<double> adam;
+    const auto group = adam.add_group(3, {0.1});
+    Vector<double> p = vec({1.0, -2.0, 0.5});
+    for (std::size_t t = 0; t < 3; ++t) {
+      adam.step(group, p, gradients[t]);
+      for (int i = 0; i < 3; ++i) CHECK(p[i] == Approx(expected[t][i]).epsilon(1e-12));
+    }
+    CHECK(adam.group(group).steps == 3);
+  }
+  SECTION("decoupled weight decay (AdamW)") {
+    const std::vector<Vector<double>> expected = {
+        vec({0.89900000199999996, -1.898000001, 0.4995}),
+        vec({0.81779690638265179, -1.8449993939894946, 0.57341417884968082}),
+        vec({0.80760916944982908, -1.8036519313891808, 0.51819413565414385})};
+    mam::Adam<double> adam;
+    mam::AdamOptions options;
+    options.learning_rate = 0.1;
+    options.weight_decay = 0.01;
+    const auto group = adam.add_group(3, options);
+    Vector<double> p = vec({1.0, -2.0, 0.5});
+    for (std::size_t t = 0; t < 3; ++t) {
+      adam.step(group, p, gradients[t]);
+      for (int i = 0; i < 3; ++i) CHECK(p[i] == Approx(expected[t][i]).epsilon(1e-12));
+    }
+  }
+}
+
+TEST_CASE("Adam parameter groups keep their own rates and state", "[optim]") {
+  mam::Adam<float> adam;
+  const auto big = adam.add_group(2, {0.1});
+  const auto small = adam.add_group(1, {0.001});
+  Vector<float> a = Vector<float>::Zero(2), b = Vector<float>::Zero(1);
+  adam.step(big, a, Vector<float>::Constant(2, 1.0f));
+  adam.step(small, b, Vector<float>::Constant(1, 1.0f));
+  // First Adam step moves each parameter by (almost exactly) its group's learning rate.
+  CHECK(a[0] == Approx(-0.1f).epsilon(1e-5));
+  CHECK(b[0] == Approx(-0.001f).epsilon(1e-4));
+  adam.set_learning_rate(small, 0.01);
+  CHECK(adam.group(small).options.learning_rate == 0.01);
+
+  CHECK_THROWS_AS(adam.step(big, b, Vector<float>::Zero(1)), mam::shape_error);
+  CHECK_THROWS_AS(adam.step(big, a, Vector<float>::Zero(3)), mam::shape_error);
+  CHECK_THROWS_AS(adam.step(7, a, Vector<float>::Zero(2)), mam::value_error);
+  mam::AdamOptions bad;
+  bad.beta1 = 1.0;
+  CHECK_THROWS_AS(adam.add_group(1, bad), mam::value_error);
+  CHECK_THROWS_AS(adam.set_learning_rate(big, -1.0), mam::value_error);
+}
+
+TEST_CASE("clip_grad_norm scales by max_norm / (norm + 1e-6) over all gradients", "[optim]") {
+  Vector<double> g1 = vec({3.0, 4.0}), g2 = vec({0.0, 0.0, 12.0});  // global norm 13
+  const double norm = mam::clip_grad_norm<double>({&g1, &g2}, 6.5);
+  CHECK(norm == Approx(13.0));
+  const double scale = 6.5 / (13.0 + 1e-6);
+  CHECK(g1[0] == Approx(3.0 * scale).epsilon(1e-14));
+  CHECK(g2[2] == Approx(12.0 * scale).epsilon(1e-14));
+  CHECK(std::sqrt(g1.squaredNorm() + g2.squaredNorm()) <= 6.5);
+
+  // Below the threshold nothing changes.
+  Vector<double> g3 = vec({0.3, 0.4});
+  CHECK(mam::clip_grad_norm<double>({&g3}, 1.0) == Approx(0.5));
+  CHECK(g3 == vec({0.3, 0.4}));
+
+  Vector<double> bad = vec({std::nan(""), 1.0});
+  CHECK_THROWS_AS(mam::clip_grad_norm<double>({&bad}, 1.0), mam::numeric_error);
+  CHECK_THROWS_AS(mam::clip_grad_norm<double>({&g3}, 0.0), mam::value_error);
+}
+
+TEST_CASE("CosineSchedule warms up linearly, then decays to the floor", "[optim]") {
+  const mam::CosineSchedule schedule{1.0, 0.1, 10, 110};
+  CHECK(schedule(0) == Approx(0.1));
+  CHECK(schedule(9) == Approx(1.0));
+  CHECK(schedule(10) == Approx(1.0));
+  CHECK(schedule(60) == Approx(0.55));
+  CHECK(schedule(110) == Approx(0.1));
+  CHECK(schedule(500) == Approx(0.1));
+}
