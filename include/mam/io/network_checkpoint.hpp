@@ -1,0 +1,125 @@
+#pragma once
+// Saving and restoring a network together with what resumes its training exactly: the Adam
+// state of every parameter group and the RNG. Works for any network type that offers
+// architecture(), parameters() and num_parameters() (ResidualMLP and the ones that follow).
+
+#include <string>
+
+#include "mam/core/rng.hpp"
+#include "mam/io/checkpoint.hpp"
+#include "mam/optim/adam.hpp"
+
+namespace mam::io {
+
+namespace detail {
+
+inline std::string group_key(std::size_t group, const char* field) {
+  return "adam." + std::to_string(group) + "." + field;
+}
+
+template <class Scalar>
+void append_adam(const Adam<Scalar>& adam, Checkpoint<Scalar>& checkpoint) {
+  NamedIntegers steps{"adam.steps", {}};
+  for (std::size_t g = 0; g < adam.num_groups(); ++g) {
+    const auto& group = adam.group(g);
+    checkpoint.optimizer_state.push_back({group_key(g, "first_moment"), group.first_moment});
+    checkpoint.optimizer_state.push_back({group_key(g, "second_moment"), group.second_moment});
+    steps.values.push_back(group.steps);
+  }
+  checkpoint.integers.push_back(std::move(steps));
+}
+
+template <class Items>
+const auto* find_named(const Items& items, const std::string& name) {
+  for (const auto& item : items)
+    if (item.name == name) return &item;
+  return static_cast<const typename Items::value_type*>(nullptr);
+}
+
+template <class Scalar>
+void restore_adam(const char* function, const std::string& path,
+                  const Checkpoint<Scalar>& checkpoint, Adam<Scalar>& adam) {
+  using mam::detail::concat;
+  const NamedIntegers* steps = find_named(checkpoint.integers, "adam.steps");
+  if (steps == nullptr)
+    throw format_error(concat(function, ": '", path, "' holds no optimizer state"));
+  if (steps->values.size() != adam.num_groups())
+    throw architecture_error(concat(function, ": '", path, "': expected ", adam.num_groups(),
+                                    " Adam parameter groups, got ", steps->values.size()));
+  for (std::size_t g = 0; g < adam.num_groups(); ++g) {
+    auto& group = adam.group(g);
+    for (auto [field, target] : {std::pair{"first_moment", &group.first_moment},
+                                 std::pair{"second_moment", &group.second_moment}}) {
+      const auto* stored = find_named(checkpoint.optimizer_state, group_key(g, field));
+      if (stored == nullptr)
+        throw format_error(concat(function, ": '", path, "' lacks ", group_key(g, field)));
+      if (stored->values.size() != target->size())
+        throw architecture_error(concat(function, ": '", path, "': ", group_key(g, field),
+                                        ": expected ", target->size(), " values, got ",
+                                        stored->values.size()));
+    }
+  }
+  // Everything checked: only now change the optimizer, so a failed load leaves it intact.
+  for (std::size_t g = 0; g < adam.num_groups(); ++g) {
+    auto& group = adam.group(g);
+    group.first_moment = find_named(checkpoint.optimizer_state, group_key(g, "first_moment"))->values;
+    group.second_moment = find_named(checkpoint.optimizer_state, group_key(g, "second_moment"))->values;
+    group.steps = steps->values[g];
+  }
+}
+
+}  // namespace detail
+
+/// Writes `network`'s architecture and parameters, and optionally `adam`'s state and `rng`'s
+/// state, with free-form `metadata`, atomically to `path`.
+template <class Network>
+void save_network(const std::string& path, const Network& network, const KeyValues& metadata = {},
+                  const Adam<typename Network::scalar_type>* adam = nullptr,
+                  const Rng* rng = nullptr) {
+  Checkpoint<typename Network::scalar_type> checkpoint;
+  checkpoint.architecture = network.architecture();
+  checkpoint.parameters.push_back({"network", network.parameters()});
+  if (adam != nullptr) detail::append_adam(*adam, checkpoint);
+  if (rng != nullptr) {
+    const auto& state = rng->state();
+    checkpoint.integers.push_back({"rng.state", {state.begin(), state.end()}});
+  }
+  checkpoint.metadata = metadata;
+  save_checkpoint(path, checkpoint);
+}
+
+/// Restores what save_network wrote into `network` (and `adam`, `rng` when given). The
+/// architecture must match exactly; nothing is modified unless the whole file is valid.
+/// Returns the metadata.
+template <class Network>
+KeyValues load_network(const std::string& path, Network& network,
+                       Adam<typename Network::scalar_type>* adam = nullptr, Rng* rng = nullptr) {
+  using Scalar = typename Network::scalar_type;
+  constexpr const char* function = "mam::io::load_network";
+  using mam::detail::concat;
+  Checkpoint<Scalar> checkpoint = load_checkpoint<Scalar>(path);
+  require_architecture(network.architecture(), checkpoint.architecture, function);
+  const auto* parameters = detail::find_named(checkpoint.parameters, "network");
+  if (parameters == nullptr)
+    throw format_error(concat(function, ": '", path, "' holds no 'network' parameters"));
+  if (parameters->values.size() != network.num_parameters())
+    throw architecture_error(concat(function, ": '", path, "': expected ",
+                                    network.num_parameters(), " parameters, got ",
+                                    parameters->values.size()));
+  const NamedIntegers* rng_state = nullptr;
+  if (rng != nullptr) {
+    rng_state = detail::find_named(checkpoint.integers, "rng.state");
+    if (rng_state == nullptr || rng_state->values.size() != 4)
+      throw format_error(concat(function, ": '", path, "' holds no RNG state"));
+    if ((rng_state->values[0] | rng_state->values[1] | rng_state->values[2] | rng_state->values[3]) == 0)
+      throw format_error(concat(function, ": '", path, "' holds an all-zero RNG state"));
+  }
+  if (adam != nullptr) detail::restore_adam(function, path, checkpoint, *adam);
+  if (rng_state != nullptr)
+    rng->set_state({rng_state->values[0], rng_state->values[1], rng_state->values[2],
+                    rng_state->values[3]});
+  network.set_parameters(parameters->values);
+  return checkpoint.metadata;
+}
+
+}  // namespace mam::io
