@@ -1,0 +1,56 @@
+#pragma once
+// A benchmark suite: benchmarks registered with readable names, plus ratios between pairs of
+// them that are printed after the run. Ratios within one process are what we report: the
+// machine is shared and noisy, absolute times are not comparable across runs.
+
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+namespace mam::bench {
+
+struct Ratio {
+  std::string label;        ///< what the ratio means, e.g. "one-hot gather speed-up"
+  std::string numerator;    ///< benchmark name whose time goes on top
+  std::string denominator;  ///< benchmark name whose time goes below
+  double target = 0.0;      ///< printed next to the ratio when > 0
+  bool at_least = true;     ///< target is a lower bound (else an upper bound)
+  double scale = 1.0;       ///< multiplies the time ratio (e.g. layers per pass)
+};
+
+class Suite {
+ public:
+  template <class F>
+  void add(const std::string& name, F&& body) {
+    benchmark::RegisterBenchmark(name.c_str(), std::forward<F>(body))
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  }
+
+  void add_ratio(Ratio ratio) { ratios_.push_back(std::move(ratio)); }
+  const std::vector<Ratio>& ratios() const { return ratios_; }
+
+ private:
+  std::vector<Ratio> ratios_;
+};
+
+/// Console output as usual, and the real time per iteration of every run kept by name.
+class RecordingReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs)
+      if (run.run_type == Run::RT_Iteration && run.iterations > 0)
+        seconds_[run.benchmark_name()] = run.GetAdjustedRealTime();
+    ConsoleReporter::ReportRuns(runs);
+  }
+  const std::map<std::string, double>& times() const { return seconds_; }
+
+ private:
+  std::map<std::string, double> seconds_;
+};
+
+}  // namespace mam::bench
