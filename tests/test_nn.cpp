@@ -87,33 +87,52 @@ TEST_CASE("Linear: gradient of weights, bias and input match finite differences"
         1e-6);
 }
 
-TEST_CASE("OneHotInput equals the dense product with the explicit one-hot matrix", "[nn]") {
+TEMPLATE_TEST_CASE("OneHotInput equals the dense product with the explicit one-hot matrix", "[nn]",
+                   float, double) {
+  using S = TestType;
+  const double tolerance = std::is_same<S, float>::value ? 1e-4 : 1e-12;
+  // Widths with only a partial storage block, whole blocks, and both; '?' rates that take
+  // the all-columns path (0), and the known-entries path (0.5, 0.95) where it applies.
+  const Index width = GENERATE(Index{9}, Index{32}, Index{70});
+  const double unknown_rate = GENERATE(0.0, 0.5, 0.95);
   Rng rng(12);
   for (auto [d, k] : {std::pair<Index, Index>{7, 2}, {5, 40}, {1, 1}}) {
-    const Index h = 9;
-    const mam::OneHotInput<double> gather(d, k, h);
-    const mam::Linear<double> dense(d * (k + 1), h);  // same parameter layout
-    REQUIRE(gather.num_parameters() == dense.num_parameters());
-    Vector<double> params(gather.num_parameters());
+    INFO("D=" << d << " K=" << k << " H=" << width << " unknown rate " << unknown_rate);
+    const mam::OneHotInput<S> gather(d, k, width);
+    Vector<S> params(gather.num_parameters());
     gather.initialize(params, rng);
-    const CodeMatrix codes = random_codes(d, k, 6, rng);
+    const Matrix<S> w = gather.dense_weight(params);
+    const auto b = gather.bias(params);
+    const CodeMatrix codes = random_codes(d, k, 23, rng, unknown_rate);  // 23: a ragged group of 4
+    const Matrix<S> x = mam::one_hot<S>(codes, k);
 
-    Matrix<double> y_gather, y_dense;
-    gather.forward(params, codes, y_gather);
-    dense.forward(params, mam::one_hot<double>(codes, k), y_dense);
-    CHECK((y_gather - y_dense).cwiseAbs().maxCoeff() < 1e-12);
+    Matrix<S> y;
+    gather.forward(params, codes, y);
+    const Matrix<S> y_dense = (w * x).colwise() + b;
+    CHECK((y - y_dense).cwiseAbs().maxCoeff() < tolerance);
 
     // Backward: scatter-add equals the dense outer product, and the input gradient is W^T dy.
-    const Matrix<double> dy = random_matrix(h, 6, rng);
-    Vector<double> g_gather = Vector<double>::Zero(params.size());
-    Vector<double> g_dense = Vector<double>::Zero(params.size());
-    Matrix<double> dx_gather, dx_dense;
-    gather.backward(codes, dy, g_gather);
-    gather.input_gradient(params, dy, dx_gather);
-    dense.backward(params, mam::one_hot<double>(codes, k), dy, g_dense, &dx_dense);
-    CHECK((g_gather - g_dense).cwiseAbs().maxCoeff() < 1e-12);
-    CHECK((dx_gather - dx_dense).cwiseAbs().maxCoeff() < 1e-12);
+    const Matrix<S> dy = random_matrix(width, 23, rng).template cast<S>();
+    Vector<S> g = Vector<S>::Zero(params.size());
+    gather.backward(codes, dy, g);
+    const Matrix<S> gw_dense = dy * x.transpose();
+    CHECK((gather.dense_weight(g) - gw_dense).cwiseAbs().maxCoeff() < tolerance * 10);
+    CHECK((gather.bias(g) - dy.rowwise().sum()).cwiseAbs().maxCoeff() < tolerance * 10);
+    Matrix<S> dx;
+    gather.input_gradient(params, dy, dx);
+    CHECK((dx - w.transpose() * dy).cwiseAbs().maxCoeff() < tolerance * 10);
   }
+}
+
+TEST_CASE("OneHotInput: dense_weight and set_dense_weight are inverse", "[nn]") {
+  Rng rng(15);
+  const mam::OneHotInput<float> layer(3, 4, 45);
+  Vector<float> params = Vector<float>::Zero(layer.num_parameters());
+  const Matrix<float> w = Matrix<float>::Random(45, 15);
+  layer.set_dense_weight(params, w);
+  CHECK(layer.dense_weight(params) == w);
+  CHECK(layer.weight_block(params, 1) == w.middleRows(32, 13));
+  CHECK_THROWS_AS(layer.set_dense_weight(params, Matrix<float>::Zero(45, 14)), mam::shape_error);
 }
 
 TEST_CASE("OneHotInput::update_position equals a fresh forward pass", "[nn]") {
@@ -185,11 +204,15 @@ TEST_CASE("ResidualMLP: end-to-end gradients match finite differences", "[nn]") 
   // Input gradient: the same network evaluated on a dense (relaxed) one-hot input.
   Matrix<double> x = mam::one_hot<double>(codes, 3);
   Vector<double> x_flat = Eigen::Map<Vector<double>>(x.data(), x.size());
+  // The dense input layer holds the one-hot layer's weights in an ordinary Linear layout.
   const mam::Linear<double> dense_input(net.input_layer().in_features(), 7);
+  Vector<double> dense_params(dense_input.num_parameters());
+  dense_input.weight(dense_params) = net.input_layer().dense_weight(net.parameters());
+  dense_input.bias(dense_params) = net.input_layer().bias(net.parameters());
   auto dense_loss = [&] {
     const Eigen::Map<Matrix<double>> xm(x_flat.data(), x.rows(), x.cols());
     Matrix<double> h;
-    dense_input.forward(net.parameters(), xm, h);
+    dense_input.forward(dense_params, xm, h);
     mam::visit_activation(activation, [&](auto act) {
       h = h.unaryExpr([&](double z) { return act.value(z); }).eval();
       for (const auto& block : net.residual_blocks()) {
@@ -252,6 +275,6 @@ TEST_CASE("ResidualMLP: same seed gives identical parameters and outputs", "[nn]
 
   // PyTorch's nn.Linear default: every weight and bias within 1/sqrt(fan_in).
   const double input_bound = 1.0 / std::sqrt(20.0 * 4.0);
-  CHECK(a.input_layer().weight(a.parameters()).cwiseAbs().maxCoeff() <= input_bound);
+  CHECK(a.input_layer().dense_weight(a.parameters()).cwiseAbs().maxCoeff() <= input_bound);
   CHECK(a.head().bias(a.parameters()).cwiseAbs().maxCoeff() <= 1.0 / 4.0);
 }

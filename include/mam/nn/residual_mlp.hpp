@@ -191,10 +191,13 @@ class ResidualMLP {
   template <class Act>
   static void activate(Act, const Matrix<Scalar>& z, Matrix<Scalar>& h) {
     h.resize(z.rows(), z.cols());
-    const Index n = z.size();
-    const Scalar* zp = z.data();
-    Scalar* hp = h.data();
-    for (Index i = 0; i < n; ++i) hp[i] = Act::value(zp[i]);
+    const Index rows = z.rows();
+#pragma omp parallel for schedule(static)
+    for (Index j = 0; j < z.cols(); ++j) {
+      const Scalar* zc = z.data() + j * rows;
+      Scalar* hc = h.data() + j * rows;
+      for (Index i = 0; i < rows; ++i) hc[i] = Act::value(zc[i]);
+    }
   }
 
   // z += b (in place, so backward sees the true pre-activation); h = act(z) + skip.
@@ -221,11 +224,14 @@ class ResidualMLP {
   static void activation_backward(Act, const Matrix<Scalar>& z, const Matrix<Scalar>& grad_hidden,
                                   Matrix<Scalar>& grad_pre) {
     grad_pre.resize(z.rows(), z.cols());
-    const Index n = z.size();
-    const Scalar* zp = z.data();
-    const Scalar* gp = grad_hidden.data();
-    Scalar* out = grad_pre.data();
-    for (Index i = 0; i < n; ++i) out[i] = gp[i] * Act::derivative(zp[i]);
+    const Index rows = z.rows();
+#pragma omp parallel for schedule(static)
+    for (Index j = 0; j < z.cols(); ++j) {
+      const Scalar* zc = z.data() + j * rows;
+      const Scalar* gc = grad_hidden.data() + j * rows;
+      Scalar* out = grad_pre.data() + j * rows;
+      for (Index i = 0; i < rows; ++i) out[i] = gc[i] * Act::derivative(zc[i]);
+    }
   }
 
   ResidualMLPConfig config_{};
