@@ -1,6 +1,8 @@
 // mam_bench: every benchmark of the library in one binary, then the ratios we track.
 #include <cstdio>
 
+#include <unistd.h>
+
 #include "support/suite.hpp"
 
 namespace mam::bench {
@@ -13,7 +15,7 @@ int main(int argc, char** argv) {
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  mam::bench::RecordingReporter reporter;
+  mam::bench::RecordingReporter reporter(::isatty(STDOUT_FILENO) != 0);
   benchmark::RunSpecifiedBenchmarks(&reporter);
 
   const auto& times = reporter.times();

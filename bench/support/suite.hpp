@@ -41,6 +41,8 @@ class Suite {
 /// Console output as usual, and the real time per iteration of every run kept by name.
 class RecordingReporter : public benchmark::ConsoleReporter {
  public:
+  explicit RecordingReporter(bool color) : ConsoleReporter(color ? OO_ColorTabular : OO_Tabular) {}
+
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs)
       if (run.run_type == Run::RT_Iteration && run.iterations > 0)
