@@ -278,3 +278,22 @@ TEST_CASE("ResidualMLP: same seed gives identical parameters and outputs", "[nn]
   CHECK(a.input_layer().dense_weight(a.parameters()).cwiseAbs().maxCoeff() <= input_bound);
   CHECK(a.head().bias(a.parameters()).cwiseAbs().maxCoeff() <= 1.0 / 4.0);
 }
+
+TEST_CASE("ResidualMLP::update_code + recompute equals a fresh forward pass", "[nn]") {
+  Rng rng(25);
+  const mam::ResidualMLP<double> net({6, 3, 10, 3, 18}, rng);
+  CodeMatrix codes = random_codes(6, 3, 5, rng, 0.6);
+  auto context = net.forward(codes);
+  for (int step = 0; step < 12; ++step) {
+    const Index sample = static_cast<Index>(rng.uniform_int(5));
+    const Index position = static_cast<Index>(rng.uniform_int(6));
+    const mam::Code code = rng.uniform() < 0.3 ? mam::unknown : static_cast<mam::Code>(rng.uniform_int(3));
+    net.update_code(context, sample, position, code);
+    codes(position, sample) = code;
+  }
+  net.recompute(context);
+  CHECK(context.codes == codes);
+  CHECK((context.output - net(codes)).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK_THROWS_AS(net.update_code(context, 5, 0, 0), mam::shape_error);
+  CHECK_THROWS_AS(net.update_code(context, 0, 0, 3), mam::value_error);
+}

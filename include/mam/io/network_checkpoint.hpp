@@ -68,6 +68,37 @@ void restore_adam(const char* function, const std::string& path,
   }
 }
 
+inline void append_rng(const Rng& rng, NamedIntegers& out) {
+  out.name = "rng.state";
+  out.values.assign(rng.state().begin(), rng.state().end());
+}
+
+/// The RNG state stored in `checkpoint`, validated (present, four words, not all zero).
+template <class Scalar>
+Rng::State stored_rng_state(const char* function, const std::string& path, const Checkpoint<Scalar>& checkpoint) {
+  using mam::detail::concat;
+  const NamedIntegers* stored = find_named(checkpoint.integers, "rng.state");
+  if (stored == nullptr || stored->values.size() != 4)
+    throw format_error(concat(function, ": '", path, "' holds no RNG state"));
+  const auto& v = stored->values;
+  if ((v[0] | v[1] | v[2] | v[3]) == 0)
+    throw format_error(concat(function, ": '", path, "' holds an all-zero RNG state"));
+  return {v[0], v[1], v[2], v[3]};
+}
+
+/// The parameter vector `name` of `checkpoint`, checked to hold `size` values.
+template <class Scalar>
+const Vector<Scalar>& stored_parameters(const char* function, const std::string& path,
+                                        const Checkpoint<Scalar>& checkpoint, const std::string& name, Index size) {
+  using mam::detail::concat;
+  const auto* stored = find_named(checkpoint.parameters, name);
+  if (stored == nullptr) throw format_error(concat(function, ": '", path, "' holds no '", name, "' parameters"));
+  if (stored->values.size() != size)
+    throw architecture_error(concat(function, ": '", path, "': '", name, "': expected ", size,
+                                    " parameters, got ", stored->values.size()));
+  return stored->values;
+}
+
 }  // namespace detail
 
 /// Writes `network`'s architecture and parameters, and optionally `adam`'s state and `rng`'s
@@ -80,10 +111,7 @@ void save_network(const std::string& path, const Network& network, const KeyValu
   checkpoint.architecture = network.architecture();
   checkpoint.parameters.push_back({"network", network.parameters()});
   if (adam != nullptr) detail::append_adam(*adam, checkpoint);
-  if (rng != nullptr) {
-    const auto& state = rng->state();
-    checkpoint.integers.push_back({"rng.state", {state.begin(), state.end()}});
-  }
+  if (rng != nullptr) detail::append_rng(*rng, checkpoint.integers.emplace_back());
   checkpoint.metadata = metadata;
   save_checkpoint(path, checkpoint);
 }
@@ -96,29 +124,15 @@ KeyValues load_network(const std::string& path, Network& network,
                        Adam<typename Network::scalar_type>* adam = nullptr, Rng* rng = nullptr) {
   using Scalar = typename Network::scalar_type;
   constexpr const char* function = "mam::io::load_network";
-  using mam::detail::concat;
   Checkpoint<Scalar> checkpoint = load_checkpoint<Scalar>(path);
   require_architecture(network.architecture(), checkpoint.architecture, function);
-  const auto* parameters = detail::find_named(checkpoint.parameters, "network");
-  if (parameters == nullptr)
-    throw format_error(concat(function, ": '", path, "' holds no 'network' parameters"));
-  if (parameters->values.size() != network.num_parameters())
-    throw architecture_error(concat(function, ": '", path, "': expected ",
-                                    network.num_parameters(), " parameters, got ",
-                                    parameters->values.size()));
-  const NamedIntegers* rng_state = nullptr;
-  if (rng != nullptr) {
-    rng_state = detail::find_named(checkpoint.integers, "rng.state");
-    if (rng_state == nullptr || rng_state->values.size() != 4)
-      throw format_error(concat(function, ": '", path, "' holds no RNG state"));
-    if ((rng_state->values[0] | rng_state->values[1] | rng_state->values[2] | rng_state->values[3]) == 0)
-      throw format_error(concat(function, ": '", path, "' holds an all-zero RNG state"));
-  }
-  if (adam != nullptr) detail::restore_adam(function, path, checkpoint, *adam);
-  if (rng_state != nullptr)
-    rng->set_state({rng_state->values[0], rng_state->values[1], rng_state->values[2],
-                    rng_state->values[3]});
-  network.set_parameters(parameters->values);
+  const Vector<Scalar>& parameters =
+      detail::stored_parameters(function, path, checkpoint, "network", network.num_parameters());
+  Rng::State rng_state{};
+  if (rng != nullptr) rng_state = detail::stored_rng_state(function, path, checkpoint);
+  if (adam != nullptr) detail::restore_adam(function, path, checkpoint, *adam);  // validates, then writes
+  if (rng != nullptr) rng->set_state(rng_state);
+  network.set_parameters(parameters);
   return checkpoint.metadata;
 }
 

@@ -123,10 +123,37 @@ class ResidualMLP {
   void forward(const Eigen::Ref<const CodeMatrix>& codes, Context& context) const {
     validate_codes(codes, config_.num_variables, config_.num_values, "mam::ResidualMLP::forward");
     context.codes = codes;
+    input_.forward(parameters_, context.codes, pre_input(context));
+    recompute(context);
+  }
+
+  /// Sets the code of `position` in sample `sample` of a context filled by forward(),
+  /// updating the input layer in O(H) instead of redoing its O(D*H) gather. Outputs are
+  /// stale until recompute(): change many codes, then recompute once. Samplers and the
+  /// chain rule reveal one position per sample and step this way.
+  void update_code(Context& context, Index sample, Index position, Code code) const {
+    const char* function = "mam::ResidualMLP::update_code";
+    detail::require<shape_error>(context.pre.size() == static_cast<std::size_t>(config_.num_layers),
+                                 function, "a context filled by forward()", "an empty context");
+    detail::require<shape_error>(sample >= 0 && sample < context.batch_size() && position >= 0 &&
+                                     position < config_.num_variables,
+                                 function,
+                                 detail::concat("sample < ", context.batch_size(), " and position < ",
+                                                config_.num_variables),
+                                 detail::concat("sample ", sample, ", position ", position));
+    detail::require<value_error>(code == unknown || (code >= 0 && code < config_.num_values), function,
+                                 detail::concat("a code in 0..", config_.num_values - 1, " or mam::unknown"),
+                                 code);
+    Code& current = context.codes(position, sample);
+    input_.update_position(parameters_, sample, position, current, code, context.pre[0]);
+    current = code;
+  }
+
+  /// Recomputes every layer above the input layer from the context's input pre-activation
+  /// (after update_code calls; forward() calls it itself).
+  void recompute(Context& context) const {
     const Index layers = config_.num_layers;
-    context.pre.resize(static_cast<std::size_t>(layers));
     context.hidden.resize(static_cast<std::size_t>(layers));
-    input_.forward(parameters_, context.codes, context.pre[0]);
     visit_activation(config_.activation, [&](auto act) {
       activate(act, context.pre[0], context.hidden[0]);
       for (Index l = 1; l < layers; ++l) {
@@ -188,6 +215,11 @@ class ResidualMLP {
   }
 
  private:
+  Matrix<Scalar>& pre_input(Context& context) const {
+    context.pre.resize(static_cast<std::size_t>(config_.num_layers));
+    return context.pre[0];
+  }
+
   template <class Act>
   static void activate(Act, const Matrix<Scalar>& z, Matrix<Scalar>& h) {
     h.resize(z.rows(), z.cols());

@@ -1,0 +1,90 @@
+#pragma once
+// Energy-based training: no data, only an unnormalized target log f(x) (any callable taking
+// a D x batch CodeMatrix of complete samples and returning one value per column).
+//
+// KL objective (reverse KL from samples x ~ p_theta): REINFORCE through the marginal net,
+//   delta = f_theta(x) - log f(x) (no gradient), r = (delta - mean) / (std + eps),
+//   loss = mean(r * f_theta(x)) + alpha * self-consistency(x),
+// one marginal pass where an autoregressive model needs D conditional passes.
+// Matching objective: loss = mean((f_theta(x) - log f(x))^2) + alpha * self-consistency(x)
+// with log_z learned through the anchor: f(all ?) -> log_z then estimates log Z.
+// Self-consistency here trains both networks. All marginal inputs share one pass.
+
+#include <cmath>
+#include <limits>
+
+#include "mam/core/error.hpp"
+#include "mam/core/rng.hpp"
+#include "mam/core/types.hpp"
+#include "mam/loss/self_consistency.hpp"
+#include "mam/model/gradient.hpp"
+
+namespace mam {
+
+enum class EnergyObjective { kl, matching };
+
+struct EnergyValue {
+  double loss = 0.0;               ///< the objective term + alpha * self-consistency
+  double objective = 0.0;          ///< KL surrogate mean(r * f) or matching mean squared error
+  SelfConsistencyValue consistency;
+  double mean_log_ratio = 0.0;     ///< mean over samples of log p_theta(x) - log f(x)
+};
+
+/// Evaluates `log_f` on complete samples and checks its answer: one finite value per column.
+template <class LogTarget>
+Vector<double> evaluate_log_target(LogTarget&& log_f, const Eigen::Ref<const CodeMatrix>& samples) {
+  const char* function = "mam::evaluate_log_target";
+  const Vector<double> values = Vector<double>(log_f(CodeMatrix(samples)).template cast<double>());
+  detail::require<shape_error>(values.size() == samples.cols(), function,
+                               detail::concat("one log f value per sample (", samples.cols(), ")"),
+                               values.size());
+  for (Index c = 0; c < values.size(); ++c)
+    if (!std::isfinite(values[c]))
+      detail::fail<numeric_error>(function, "a finite log f(x) for every sample",
+                                  detail::concat(values[c], " for sample (column) ", c));
+  return values;
+}
+
+/// The energy-based loss of `samples` (complete, from the model: a censor-and-resample
+/// buffer or ancestral samples). Adds gradients for both networks, and for log_z with the
+/// matching objective, into `gradient`.
+template <class Model, class Scalar, class LogTarget>
+EnergyValue energy_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& samples, LogTarget&& log_f,
+                        Rng& rng, ModelGradient<Scalar>& gradient, EnergyObjective objective = EnergyObjective::kl,
+                        double alpha = 1.0) {
+  const char* function = "mam::energy_loss";
+  detail::require<value_error>(alpha >= 0.0 && std::isfinite(alpha), function, "alpha >= 0", alpha);
+  detail::require<shape_error>(samples.cols() >= 2, function, "at least 2 samples (a batch baseline)",
+                               samples.cols());
+  const Vector<double> target = evaluate_log_target(log_f, samples);
+  const auto n = static_cast<double>(samples.cols());
+  const double normalizer = model.log_z();  // f(all ?) is anchored to log_z
+
+  EnergyValue value;
+  SelfConsistencyOptions options;
+  options.train_conditional = true;
+  options.train_log_z = objective == EnergyObjective::matching;
+  options.weight = alpha;
+  auto objective_term = [&](const Vector<double>& f, Vector<double>& d_f) {
+    const Vector<double> delta = f - target;
+    value.mean_log_ratio = (delta.array() - normalizer).mean();
+    if (objective == EnergyObjective::matching) {
+      d_f = 2.0 * delta / n;
+      return delta.squaredNorm() / n;
+    }
+    const double mean = delta.mean();
+    const double stddev = std::sqrt((delta.array() - mean).square().sum() / (n - 1.0));
+    const double eps = std::numeric_limits<float>::epsilon();  // as the reference
+    const Vector<double> r = (delta.array() - mean) / (stddev + eps);
+    d_f = r / n;  // r is a constant weight (REINFORCE): no gradient through it
+    return r.dot(f) / n;
+  };
+  const auto [consistency, objective_value] =
+      detail::self_consistency_with(model, samples, rng, gradient, options, samples, objective_term);
+  value.consistency = consistency;
+  value.objective = objective_value;
+  value.loss = objective_value + consistency.loss;
+  return value;
+}
+
+}  // namespace mam

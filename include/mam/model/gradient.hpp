@@ -1,0 +1,28 @@
+#pragma once
+// Gradients of a MarginalizationModel's trainable numbers: both networks' flat parameter
+// vectors and the scalar log Z. Losses add into it; optimizers read it.
+
+#include "mam/core/types.hpp"
+
+namespace mam {
+
+template <class Scalar>
+struct ModelGradient {
+  Vector<Scalar> marginal;
+  Vector<Scalar> conditional;
+  double log_z = 0.0;
+
+  /// A zero gradient shaped like `model`'s parameters.
+  template <class Model>
+  static ModelGradient zeros_like(const Model& model) {
+    return {model.marginal().zero_gradient(), model.conditional().zero_gradient(), 0.0};
+  }
+
+  void set_zero() {
+    marginal.setZero();
+    conditional.setZero();
+    log_z = 0.0;
+  }
+};
+
+}  // namespace mam

@@ -1,0 +1,69 @@
+#pragma once
+// Walking a conditional network along orders: the shared core of ancestral, conditional and
+// censor-and-resample sampling and of the chain-rule likelihood. Step j evaluates the
+// network once for the whole batch and reveals, in every sample, the j-th position of that
+// sample's own order. Revealing updates the network's input layer incrementally (O(H) per
+// sample) rather than redoing the gather.
+
+#include <algorithm>
+#include <vector>
+
+#include "mam/core/error.hpp"
+#include "mam/core/rng.hpp"
+#include "mam/core/types.hpp"
+
+namespace mam {
+
+/// One order per sample: the positions to reveal, first to last.
+using Orders = std::vector<std::vector<Index>>;
+
+/// For step j = 0, 1, ...: evaluates `net` on `state`, then for every sample c whose order
+/// has a j-th position p calls `choose(c, p, logits)` (logits: the K conditional logits of
+/// position p in sample c, an Eigen column segment) and sets state(p, c) to the code it
+/// returns. Positions in an order should be unknown in `state` when their turn comes.
+template <class ConditionalNet, class Choose>
+void reveal_along_orders(const ConditionalNet& net, CodeMatrix& state, const Orders& orders,
+                         Choose&& choose) {
+  const char* function = "mam::reveal_along_orders";
+  detail::require<shape_error>(static_cast<Index>(orders.size()) == state.cols(), function,
+                               detail::concat("one order per sample (", state.cols(), ")"),
+                               orders.size());
+  const Index d = net.num_variables(), k = net.num_values();
+  std::size_t steps = 0;
+  for (const auto& order : orders) {
+    for (Index p : order)
+      detail::require<value_error>(p >= 0 && p < d, function,
+                                   detail::concat("positions in 0..", d - 1), p);
+    steps = std::max(steps, order.size());
+  }
+  typename ConditionalNet::Context context;
+  net.forward(state, context);
+  for (std::size_t j = 0; j < steps; ++j) {
+    if (j > 0) net.recompute(context);
+    for (Index c = 0; c < state.cols(); ++c) {
+      const auto& order = orders[static_cast<std::size_t>(c)];
+      if (j >= order.size()) continue;
+      const Index p = order[j];
+      const Code value = choose(c, p, context.output.col(c).segment(p * k, k));
+      detail::require<value_error>(value >= 0 && value < k, function,
+                                   detail::concat("a chosen value in 0..", k - 1), value);
+      net.update_code(context, c, p, value);
+    }
+  }
+  state = context.codes;
+}
+
+/// A uniformly random order of the unknown (or, with `known` = true, the known) positions of
+/// every sample of `x`.
+inline Orders random_orders(const Eigen::Ref<const CodeMatrix>& x, bool known, Rng& rng) {
+  Orders orders(static_cast<std::size_t>(x.cols()));
+  for (Index c = 0; c < x.cols(); ++c) {
+    auto& order = orders[static_cast<std::size_t>(c)];
+    for (Index i = 0; i < x.rows(); ++i)
+      if ((x(i, c) != unknown) == known) order.push_back(i);
+    rng.shuffle(order);
+  }
+  return orders;
+}
+
+}  // namespace mam

@@ -1,0 +1,47 @@
+#pragma once
+// Any-order ancestral sampling: start from all '?' and reveal every position, each sample in
+// its own uniformly random order (or in one given order), drawing from p_phi. D conditional
+// passes for the whole batch.
+
+#include <vector>
+
+#include "mam/core/rng.hpp"
+#include "mam/core/types.hpp"
+#include "mam/model/order_walk.hpp"
+#include "mam/sample/options.hpp"
+
+namespace mam {
+
+/// `count` samples (one per column) from the model's conditionals, random order per sample.
+template <class Model>
+CodeMatrix sample_ancestral(const Model& model, Index count, Rng& rng, const SamplingOptions& options = {}) {
+  detail::require<value_error>(count >= 0, "mam::sample_ancestral", "count >= 0", count);
+  CodeMatrix state = CodeMatrix::Constant(model.num_variables(), count, unknown);
+  const Orders orders = random_orders(state, false, rng);
+  reveal_along_orders(model.conditional(), state, orders,
+                      [&](Index, Index, const auto& logits) { return detail::draw_value(logits, options, rng); });
+  return state;
+}
+
+/// `count` samples, every one revealing positions in `order` (a permutation of 0..D-1).
+template <class Model>
+CodeMatrix sample_ancestral(const Model& model, Index count, const std::vector<Index>& order, Rng& rng,
+                            const SamplingOptions& options = {}) {
+  const char* function = "mam::sample_ancestral";
+  detail::require<value_error>(count >= 0, function, "count >= 0", count);
+  const Index d = model.num_variables();
+  std::vector<bool> seen(static_cast<std::size_t>(d), false);
+  bool permutation = static_cast<Index>(order.size()) == d;
+  for (Index p : order) {
+    if (p < 0 || p >= d || seen[static_cast<std::size_t>(p)]) permutation = false;
+    else seen[static_cast<std::size_t>(p)] = true;
+  }
+  detail::require<value_error>(permutation, function, detail::concat("a permutation of 0..", d - 1),
+                               detail::concat("an order of ", order.size(), " positions"));
+  CodeMatrix state = CodeMatrix::Constant(d, count, unknown);
+  reveal_along_orders(model.conditional(), state, Orders(static_cast<std::size_t>(count), order),
+                      [&](Index, Index, const auto& logits) { return detail::draw_value(logits, options, rng); });
+  return state;
+}
+
+}  // namespace mam

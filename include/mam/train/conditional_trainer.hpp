@@ -1,0 +1,66 @@
+#pragma once
+// Stage 1 of maximum-likelihood training: fit the conditional network (the AO-ARM) to data.
+
+#include <string>
+
+#include "mam/data/batcher.hpp"
+#include "mam/loss/ao_arm.hpp"
+#include "mam/train/training_core.hpp"
+
+namespace mam {
+
+template <class Model>
+class ConditionalTrainer {
+ public:
+  using Scalar = typename Model::scalar_type;
+
+  /// `data`: complete samples, one per column; copied. `seed` fixes every random choice.
+  ConditionalTrainer(Model& model, const Eigen::Ref<const CodeMatrix>& data, const TrainerOptions& options,
+                     std::uint64_t seed)
+      : core_(model, options, seed), data_(data), batcher_(data.cols()) {
+    validate_codes(data_, model.num_variables(), model.num_values(), "mam::ConditionalTrainer");
+    detail::require<value_error>((data_.array() != unknown).all(), "mam::ConditionalTrainer",
+                                 "complete data samples", "'?' entries");
+  }
+
+  /// One Adam step of the AO-ARM loss on the next minibatch.
+  StepReport step() {
+    const CodeMatrix batch = gather_columns(data_, batcher_.next(core_.options().batch_size, core_.rng()));
+    core_.gradient().set_zero();
+    StepReport report;
+    report.nll = ao_arm_loss(core_.model(), batch, core_.rng(), core_.gradient().conditional);
+    core_.apply("mam::ConditionalTrainer::step", report.nll, {false, true, false}, report);
+    return report;
+  }
+
+  long steps() const { return core_.steps(); }
+  Rng& rng() { return core_.rng(); }
+  Adam<Scalar>& optimizer() { return core_.optimizer(); }
+
+  /// Saves model, optimizer, RNG, step count and the position in the data's epoch.
+  void save(const std::string& path) const {
+    auto checkpoint = core_.checkpoint(kind);
+    detail::append_batcher(batcher_, checkpoint);
+    io::save_checkpoint(path, checkpoint);
+  }
+
+  /// Restores a save() of a trainer of the same model architecture and data size; training
+  /// then continues exactly as it would have.
+  void load(const std::string& path) {
+    constexpr const char* function = "mam::ConditionalTrainer::load";
+    const auto checkpoint = io::load_checkpoint<Scalar>(path);
+    auto restore = core_.prepare_restore(function, path, checkpoint, kind);
+    Batcher batcher = detail::stored_batcher(function, path, checkpoint, batcher_);
+    restore();
+    batcher_ = std::move(batcher);
+  }
+
+  static constexpr const char* kind = "conditional";
+
+ private:
+  detail::TrainingCore<Model> core_;
+  CodeMatrix data_;
+  Batcher batcher_;
+};
+
+}  // namespace mam

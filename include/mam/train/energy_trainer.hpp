@@ -1,0 +1,91 @@
+#pragma once
+// Energy-based training: no data, a target log f(x). Each step refreshes a persistent buffer
+// of model samples by censor-and-resample, then takes one Adam step on the energy loss
+// (KL by REINFORCE through the marginal net, or log-likelihood matching with learned log Z)
+// plus alpha times self-consistency, updating both networks.
+
+#include <functional>
+#include <string>
+
+#include "mam/loss/energy.hpp"
+#include "mam/sample/ancestral.hpp"
+#include "mam/sample/censor_resample.hpp"
+#include "mam/train/training_core.hpp"
+
+namespace mam {
+
+struct EnergyTrainerOptions {
+  TrainerOptions trainer{};
+  EnergyObjective objective = EnergyObjective::kl;
+  double alpha = 1.0;         ///< weight of self-consistency
+  Index gibbs_steps = 4;      ///< positions resampled per step (censor-and-resample)
+  long refresh_every = 0;     ///< replace the buffer by fresh ancestral samples every n steps; 0 = never
+};
+
+/// `LogTarget`: callable mapping a D x batch CodeMatrix of complete samples to one log f
+/// value per column (an Eigen vector). It is called once per step on the buffer.
+template <class Model, class LogTarget = std::function<Vector<double>(const CodeMatrix&)>>
+class EnergyTrainer {
+ public:
+  using Scalar = typename Model::scalar_type;
+
+  EnergyTrainer(Model& model, LogTarget log_f, const EnergyTrainerOptions& options, std::uint64_t seed)
+      : core_(model, options.trainer, seed), options_(options), log_f_(std::move(log_f)) {
+    const char* function = "mam::EnergyTrainer";
+    detail::require<value_error>(options.alpha >= 0.0, function, "alpha >= 0", options.alpha);
+    detail::require<value_error>(options.gibbs_steps >= 1 && options.gibbs_steps <= model.num_variables(), function,
+                                 detail::concat("gibbs_steps in 1..", model.num_variables()), options.gibbs_steps);
+    detail::require<value_error>(options.refresh_every >= 0, function, "refresh_every >= 0", options.refresh_every);
+    buffer_ = sample_ancestral(model, options.trainer.batch_size, core_.rng());
+  }
+
+  StepReport step() {
+    Model& model = core_.model();
+    const long next = core_.steps() + 1;
+    if (options_.refresh_every > 0 && next % options_.refresh_every == 0)
+      buffer_ = sample_ancestral(model, buffer_.cols(), core_.rng());
+    else
+      censor_resample(model, buffer_, options_.gibbs_steps, core_.rng());
+    core_.gradient().set_zero();
+    const EnergyValue value =
+        energy_loss(model, buffer_, log_f_, core_.rng(), core_.gradient(), options_.objective, options_.alpha);
+    StepReport report;
+    report.consistency = value.consistency.mean_squared_residual;
+    report.anchor_error = value.consistency.anchor_error;
+    report.mean_log_ratio = value.mean_log_ratio;
+    const bool learn_log_z = options_.objective == EnergyObjective::matching;
+    core_.apply("mam::EnergyTrainer::step", value.loss, {true, true, learn_log_z}, report);
+    return report;
+  }
+
+  long steps() const { return core_.steps(); }
+  const CodeMatrix& buffer() const { return buffer_; }
+  Rng& rng() { return core_.rng(); }
+  Adam<Scalar>& optimizer() { return core_.optimizer(); }
+
+  void save(const std::string& path) const {
+    auto checkpoint = core_.checkpoint(kind);
+    checkpoint.integers.push_back(detail::codes_to_integers("buffer", buffer_));
+    io::save_checkpoint(path, checkpoint);
+  }
+
+  void load(const std::string& path) {
+    constexpr const char* function = "mam::EnergyTrainer::load";
+    const auto checkpoint = io::load_checkpoint<Scalar>(path);
+    auto restore = core_.prepare_restore(function, path, checkpoint, kind);
+    CodeMatrix buffer = detail::stored_buffer(function, path, checkpoint, core_.model().num_variables(),
+                                              buffer_.cols(), core_.model().num_values());
+    restore();
+    buffer_ = std::move(buffer);
+  }
+
+  static constexpr const char* kind = "energy";
+
+ private:
+  detail::TrainingCore<Model> core_;
+  EnergyTrainerOptions options_;
+  LogTarget log_f_;
+  CodeMatrix buffer_;
+};
+
+}  // namespace mam

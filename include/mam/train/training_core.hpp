@@ -1,0 +1,227 @@
+#pragma once
+// What every trainer shares: the model it trains, one Adam with a parameter group per
+// network and one for log Z, the RNG, the gradient buffers, the step counter, the
+// finite-ness checks before an update, and exact save/resume of all of it.
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "mam/core/error.hpp"
+#include "mam/core/rng.hpp"
+#include "mam/core/types.hpp"
+#include "mam/data/batcher.hpp"
+#include "mam/io/model_checkpoint.hpp"
+#include "mam/model/gradient.hpp"
+#include "mam/optim/adam.hpp"
+
+namespace mam {
+
+struct TrainerOptions {
+  Index batch_size = 256;
+  AdamOptions marginal_adam{};     ///< theta's optimizer
+  AdamOptions conditional_adam{};  ///< phi's optimizer
+  double log_z_learning_rate = 1e-2;  ///< used where log Z is learned (matching objective)
+  double clip_norm = 0.0;          ///< global gradient-norm clipping per update; 0 = off
+};
+
+/// What one training step measured. Quantities a trainer does not compute are NaN.
+struct StepReport {
+  long step = 0;
+  double loss = std::numeric_limits<double>::quiet_NaN();
+  double nll = std::numeric_limits<double>::quiet_NaN();             ///< AO-ARM NLL estimate (nats)
+  double consistency = std::numeric_limits<double>::quiet_NaN();     ///< mean squared residual
+  double anchor_error = std::numeric_limits<double>::quiet_NaN();    ///< f(all ?) - log_z
+  double mean_log_ratio = std::numeric_limits<double>::quiet_NaN();  ///< mean log p(x) - log f(x)
+  double log_z = std::numeric_limits<double>::quiet_NaN();
+  double marginal_gradient_norm = std::numeric_limits<double>::quiet_NaN();
+  double conditional_gradient_norm = std::numeric_limits<double>::quiet_NaN();
+};
+
+/// Which of the model's parts an update changes.
+struct UpdateParts {
+  bool marginal = false;
+  bool conditional = false;
+  bool log_z = false;
+};
+
+namespace detail {
+
+template <class Model>
+class TrainingCore {
+ public:
+  using Scalar = typename Model::scalar_type;
+
+  TrainingCore(Model& model, const TrainerOptions& options, std::uint64_t seed)
+      : model_(model), options_(options), rng_(seed), gradient_(ModelGradient<Scalar>::zeros_like(model)) {
+    const char* function = "mam::Trainer";
+    require<value_error>(options.batch_size >= 2, function, "batch_size >= 2", options.batch_size);
+    require<value_error>(options.clip_norm >= 0.0, function, "clip_norm >= 0 (0 = off)", options.clip_norm);
+    adam_.add_group(model.marginal().num_parameters(), options.marginal_adam);
+    adam_.add_group(model.conditional().num_parameters(), options.conditional_adam);
+    AdamOptions log_z = options.marginal_adam;
+    log_z.learning_rate = options.log_z_learning_rate;
+    log_z.weight_decay = 0.0;
+    adam_.add_group(1, log_z);
+  }
+
+  Model& model() { return model_; }
+  const TrainerOptions& options() const { return options_; }
+  Rng& rng() { return rng_; }
+  ModelGradient<Scalar>& gradient() { return gradient_; }
+  Adam<Scalar>& optimizer() { return adam_; }
+  long steps() const { return steps_; }
+
+  /// Checks `loss` and the gradients of `parts`, clips them, updates those parts and counts
+  /// the step. A NaN or infinity stops training with an error naming the step and the
+  /// quantity, before any parameter changes.
+  void apply(const char* function, double loss, UpdateParts parts, StepReport& report) {
+    const long step = steps_ + 1;
+    auto check = [&](double value, const char* what) {
+      if (!std::isfinite(value))
+        fail<numeric_error>(function, concat("a finite ", what),
+                            concat(value, " at step ", step, " (no update made)"));
+    };
+    check(loss, "loss");
+    double squared = 0.0;
+    if (parts.marginal) {
+      report.marginal_gradient_norm = gradient_.marginal.template cast<double>().norm();
+      check(report.marginal_gradient_norm, "marginal-network gradient");
+      squared += report.marginal_gradient_norm * report.marginal_gradient_norm;
+    }
+    if (parts.conditional) {
+      report.conditional_gradient_norm = gradient_.conditional.template cast<double>().norm();
+      check(report.conditional_gradient_norm, "conditional-network gradient");
+      squared += report.conditional_gradient_norm * report.conditional_gradient_norm;
+    }
+    if (parts.log_z) check(gradient_.log_z, "log_z gradient");
+    const double norm = std::sqrt(squared);
+    if (options_.clip_norm > 0.0 && norm > options_.clip_norm) {
+      const double scale = options_.clip_norm / (norm + 1e-6);  // as torch's clip_grad_norm_
+      gradient_.marginal *= static_cast<Scalar>(scale);
+      gradient_.conditional *= static_cast<Scalar>(scale);
+    }
+    if (parts.marginal) adam_.step(marginal_group, model_.marginal().parameters(), gradient_.marginal);
+    if (parts.conditional) adam_.step(conditional_group, model_.conditional().parameters(), gradient_.conditional);
+    if (parts.log_z) {
+      Vector<Scalar> log_z = Vector<Scalar>::Constant(1, static_cast<Scalar>(model_.log_z()));
+      adam_.step(log_z_group, log_z, Vector<Scalar>::Constant(1, static_cast<Scalar>(gradient_.log_z)));
+      model_.set_log_z(static_cast<double>(log_z[0]));
+    }
+    steps_ = step;
+    report.step = step;
+    report.loss = loss;
+    report.log_z = model_.log_z();
+  }
+
+  /// The trainer's `kind` and the model's architecture.
+  io::KeyValues architecture(const std::string& kind) const {
+    io::KeyValues description{{"trainer", kind}};
+    for (const auto& entry : model_.architecture()) description.push_back(entry);
+    return description;
+  }
+
+  /// Everything above plus the trainer's `kind`, as a checkpoint the trainer adds to.
+  io::Checkpoint<Scalar> checkpoint(const std::string& kind) const {
+    io::Checkpoint<Scalar> checkpoint;
+    checkpoint.architecture.emplace_back("trainer", kind);
+    io::detail::append_model(model_, checkpoint);
+    io::detail::append_adam(adam_, checkpoint);
+    io::detail::append_rng(rng_, checkpoint.integers.emplace_back());
+    checkpoint.integers.push_back({"trainer.steps", {static_cast<std::uint64_t>(steps_)}});
+    return checkpoint;
+  }
+
+  /// Validates `checkpoint` against this trainer (kind, architecture, sizes) and returns a
+  /// function that restores the shared state; call it after validating the trainer's own parts.
+  auto prepare_restore(const char* function, const std::string& path, const io::Checkpoint<Scalar>& checkpoint,
+                       const std::string& kind) {
+    io::require_architecture(architecture(kind), checkpoint.architecture, function);
+    auto restore_model = io::detail::prepare_model_restore(function, path, checkpoint, model_);
+    const Rng::State rng_state = io::detail::stored_rng_state(function, path, checkpoint);
+    const auto* steps = io::detail::find_named(checkpoint.integers, "trainer.steps");
+    if (steps == nullptr || steps->values.size() != 1)
+      throw format_error(concat(function, ": '", path, "' holds no step count"));
+    Adam<Scalar> adam = adam_;  // restore into a copy: validation may still fail
+    io::detail::restore_adam(function, path, checkpoint, adam);
+    return [this, restore_model, rng_state, adam, step = static_cast<long>(steps->values[0])]() mutable {
+      restore_model(model_);
+      adam_ = std::move(adam);
+      rng_.set_state(rng_state);
+      steps_ = step;
+    };
+  }
+
+  static constexpr std::size_t marginal_group = 0;
+  static constexpr std::size_t conditional_group = 1;
+  static constexpr std::size_t log_z_group = 2;
+
+ private:
+  Model& model_;
+  TrainerOptions options_;
+  Rng rng_;
+  ModelGradient<Scalar> gradient_;
+  Adam<Scalar> adam_;
+  long steps_ = 0;
+};
+
+/// Codes of a complete-sample matrix as checkpoint integers (and back), for sample buffers.
+inline io::NamedIntegers codes_to_integers(const std::string& name, const CodeMatrix& codes) {
+  io::NamedIntegers out{name, {static_cast<std::uint64_t>(codes.rows()), static_cast<std::uint64_t>(codes.cols())}};
+  for (Index j = 0; j < codes.size(); ++j) out.values.push_back(static_cast<std::uint64_t>(codes.data()[j]));
+  return out;
+}
+
+inline CodeMatrix integers_to_codes(const char* function, const std::string& path, const io::NamedIntegers* stored,
+                                    Index rows, Index num_values) {
+  if (stored == nullptr || stored->values.size() < 2 || stored->values[0] != static_cast<std::uint64_t>(rows) ||
+      stored->values.size() != 2 + stored->values[0] * stored->values[1])
+    throw format_error(concat(function, ": '", path, "' holds no valid sample buffer of ", rows, " rows"));
+  CodeMatrix codes(rows, static_cast<Index>(stored->values[1]));
+  for (Index j = 0; j < codes.size(); ++j) {
+    const std::uint64_t value = stored->values[static_cast<std::size_t>(2 + j)];
+    if (value >= static_cast<std::uint64_t>(num_values))
+      throw format_error(concat(function, ": '", path, "' holds a sample code ", value, " out of range"));
+    codes.data()[j] = static_cast<Code>(value);
+  }
+  return codes;
+}
+
+/// The sample buffer stored as "buffer" in `checkpoint`, checked to be `rows` x `cols`.
+template <class Scalar>
+CodeMatrix stored_buffer(const char* function, const std::string& path, const io::Checkpoint<Scalar>& checkpoint,
+                         Index rows, Index cols, Index num_values) {
+  CodeMatrix buffer =
+      integers_to_codes(function, path, io::detail::find_named(checkpoint.integers, "buffer"), rows, num_values);
+  if (buffer.cols() != cols)
+    throw architecture_error(
+        concat(function, ": '", path, "': expected a buffer of ", cols, " samples, got ", buffer.cols()));
+  return buffer;
+}
+
+/// A batcher's position (epoch permutation and cursor) as checkpoint integers.
+template <class Scalar>
+void append_batcher(const Batcher& batcher, io::Checkpoint<Scalar>& checkpoint) {
+  checkpoint.integers.push_back({"batcher.order", {batcher.order().begin(), batcher.order().end()}});
+  checkpoint.integers.push_back({"batcher.cursor", {batcher.cursor()}});
+}
+
+/// A copy of `batcher` set to the position stored in `checkpoint` (validated).
+template <class Scalar>
+Batcher stored_batcher(const char* function, const std::string& path, const io::Checkpoint<Scalar>& checkpoint,
+                       Batcher batcher) {
+  const auto* order = io::detail::find_named(checkpoint.integers, "batcher.order");
+  const auto* cursor = io::detail::find_named(checkpoint.integers, "batcher.cursor");
+  if (order == nullptr || cursor == nullptr || cursor->values.size() != 1)
+    throw format_error(concat(function, ": '", path, "' holds no data position"));
+  try {
+    batcher.set_state({order->values.begin(), order->values.end()}, cursor->values[0]);
+  } catch (const value_error& e) {
+    throw format_error(concat(function, ": '", path, "': ", e.what()));
+  }
+  return batcher;
+}
+
+}  // namespace detail
+}  // namespace mam
