@@ -7,12 +7,14 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <tuple>
 
 #include <mam/eval/enumerate.hpp>
 #include <mam/mam.hpp>
 #include <mam/train/conditional_trainer.hpp>
 #include <mam/train/energy_trainer.hpp>
 #include <mam/train/marginal_trainer.hpp>
+#include <mam/train/run.hpp>
 
 using mam::CodeMatrix;
 using mam::Index;
@@ -214,28 +216,58 @@ TEST_CASE("trainers resume from a checkpoint bit-identically", "[training][deter
   std::filesystem::create_directories(directory);
   const std::string path = directory + "/trainer.ckpt";
   auto log_f = [](const CodeMatrix& x) { return ising_log_f(x, 2, 0.3, 0.1); };
-  mam::EnergyTrainerOptions options;
-  options.trainer.batch_size = 16;
+  Rng data_rng(3);
+  CodeMatrix data(4, 40);
+  for (Index c = 0; c < data.cols(); ++c)
+    for (Index i = 0; i < 4; ++i) data(i, c) = static_cast<mam::Code>(data_rng.uniform_int(2));
+  mam::TrainerOptions options;
+  options.batch_size = 16;  // 40 samples: batches cross epoch boundaries
 
-  auto run = [&](int steps, int save_at, bool resume) {
+  // Trains 12 steps with a save after 5; or loads that save into a freshly built trainer of
+  // a different model and trains to 12. Returns the final parameters and sample buffer.
+  auto run = [&](const std::string& kind, bool resume) {
     Rng rng(11);
     Model model = mam::make_residual_model<double>(4, 2, 8, 2, rng);
-    mam::EnergyTrainer<Model> trainer(model, log_f, options, 5);
-    if (resume) {
-      Rng other(99);  // a different model: everything must come from the file
-      model = mam::make_residual_model<double>(4, 2, 8, 2, other);
-      trainer.load(path);
+    auto train = [&](auto& trainer) {
+      if (resume) {
+        Rng other(99);  // everything must come from the file
+        model = mam::make_residual_model<double>(4, 2, 8, 2, other);
+        trainer.load(path);
+      }
+      for (long step = trainer.steps(); step < 12; ++step) {
+        if (!resume && step == 5) trainer.save(path);
+        trainer.step();
+      }
+    };
+    CodeMatrix buffer;
+    if (kind == "conditional") {
+      mam::ConditionalTrainer<Model> trainer(model, data, options, 5);
+      train(trainer);
+    } else if (kind == "marginal") {
+      mam::MarginalTrainer<Model> trainer(model, data, {options, 0.5, 2}, 5);
+      train(trainer);
+      buffer = trainer.buffer();
+    } else {
+      mam::EnergyTrainer<Model> trainer(model, log_f, {options, mam::EnergyObjective::matching, 1.0, 2, 0}, 5);
+      train(trainer);
+      buffer = trainer.buffer();
     }
-    for (int step = trainer.steps(); step < steps; ++step) {
-      if (step == save_at) trainer.save(path);
-      trainer.step();
-    }
-    return std::make_pair(model.marginal().parameters(), trainer.buffer());
+    return std::make_tuple(model.marginal().parameters(), model.conditional().parameters(), model.log_z(), buffer);
   };
-  const auto straight = run(12, 5, false);  // also writes the checkpoint at step 5
-  const auto resumed = run(12, -1, true);
-  CHECK(resumed.first == straight.first);
-  CHECK(resumed.second == straight.second);
+  for (const std::string kind : {"conditional", "marginal", "energy"}) {
+    INFO(kind << " trainer");
+    const auto straight = run(kind, false);
+    const auto resumed = run(kind, true);
+    CHECK(std::get<0>(resumed) == std::get<0>(straight));
+    CHECK(std::get<1>(resumed) == std::get<1>(straight));
+    CHECK(std::get<2>(resumed) == std::get<2>(straight));
+    CHECK(std::get<3>(resumed) == std::get<3>(straight));
+  }
+  // A trainer of another kind refuses the file.
+  Rng rng(1);
+  Model model = mam::make_residual_model<double>(4, 2, 8, 2, rng);
+  mam::ConditionalTrainer<Model> conditional(model, data, options, 5);
+  CHECK_THROWS_AS(conditional.load(path), mam::architecture_error);
   std::filesystem::remove_all(directory);
 }
 
@@ -253,4 +285,20 @@ TEST_CASE("trainers stop on a non-finite target with an error naming the sample"
   const Vector<double> before = model.marginal().parameters();
   CHECK_THROWS_WITH(trainer.step(), Catch::Contains("column) 3"));
   CHECK(model.marginal().parameters() == before);
+}
+
+TEST_CASE("run_training steps to the total or until the callback says stop", "[training]") {
+  Rng rng(13);
+  Model model = mam::make_residual_model<double>(4, 2, 8, 2, rng);
+  mam::EnergyTrainerOptions options;
+  options.trainer.batch_size = 8;
+  mam::EnergyTrainer<Model> trainer(model, [](const CodeMatrix& x) { return ising_log_f(x, 2, 0.3, 0.1); }, options, 2);
+  std::vector<long> seen;
+  CHECK(mam::run_training(trainer, 5, [&](const mam::StepReport& report) {
+          seen.push_back(report.step);
+          return true;
+        }) == 5);
+  CHECK(seen == std::vector<long>{1, 2, 3, 4, 5});
+  CHECK(mam::run_training(trainer, 100, [&](const mam::StepReport& report) { return report.step < 7; }) == 2);
+  CHECK(trainer.steps() == 7);
 }
