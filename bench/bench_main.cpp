@@ -7,11 +7,13 @@
 
 namespace mam::bench {
 void register_nn_benchmarks(Suite& suite);
+void register_model_benchmarks(Suite& suite);
 }
 
 int main(int argc, char** argv) {
   mam::bench::Suite suite;
   mam::bench::register_nn_benchmarks(suite);
+  mam::bench::register_model_benchmarks(suite);
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
