@@ -6,13 +6,9 @@
 
 #include <mam/core/rng.hpp>
 #include <mam/core/threads.hpp>
-#include <mam/loss/energy.hpp>
-#include <mam/model/gradient.hpp>
 #include <mam/model/marginalization_model.hpp>
-#include <mam/optim/adam.hpp>
-#include <mam/optim/clip.hpp>
 #include <mam/sample/ancestral.hpp>
-#include <mam/sample/censor_resample.hpp>
+#include <mam/train/energy_trainer.hpp>
 
 #include "support/suite.hpp"
 
@@ -69,20 +65,15 @@ void register_shape(Suite& suite, const Shape& s, Index side, int threads) {
     Rng rng(11);
     auto model = make_residual_model<float>(s.d, s.k, s.hidden, s.layers, rng);
     const IsingTorus log_f{side, 0.1, 0.2};
-    auto gradient = ModelGradient<float>::zeros_like(model);
-    Adam<float> adam;
-    const auto marginal_group = adam.add_group(model.marginal().num_parameters());
-    const auto conditional_group = adam.add_group(model.conditional().num_parameters());
-    CodeMatrix buffer = sample_ancestral(model, s.batch, rng);
+    // Exactly what EnergyTrainer::step does: censor-and-resample 4 positions of the
+    // persistent buffer, the KL loss + self-consistency (alpha 1), clipping, Adam on both nets.
+    EnergyTrainerOptions options;
+    options.trainer.batch_size = s.batch;
+    options.trainer.clip_norm = 1.0;
+    EnergyTrainer<decltype(model), IsingTorus> trainer(model, log_f, options, 12);
     for (auto _ : state) {
-      censor_resample(model, buffer, 4, rng);
-      gradient.set_zero();
-      const EnergyValue value = energy_loss(model, buffer, log_f, rng, gradient, EnergyObjective::kl, 1.0);
-      clip_grad_norm<float>({&gradient.marginal, &gradient.conditional}, 1.0);
-      adam.step(marginal_group, model.marginal().parameters(), gradient.marginal);
-      adam.step(conditional_group, model.conditional().parameters(), gradient.conditional);
-      benchmark::DoNotOptimize(value.loss);
-      benchmark::DoNotOptimize(model.marginal().parameters().data());
+      const StepReport report = trainer.step();
+      benchmark::DoNotOptimize(report.loss);
     }
     state.SetItemsProcessed(state.iterations() * s.batch);
   });

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <mam/core/rng.hpp>
+#include <mam/core/threads.hpp>
 #include <mam/nn/activation.hpp>
 #include <mam/nn/linear.hpp>
 #include <mam/nn/one_hot_input.hpp>
@@ -296,4 +297,26 @@ TEST_CASE("ResidualMLP::update_code + recompute equals a fresh forward pass", "[
   CHECK((context.output - net(codes)).cwiseAbs().maxCoeff() < 1e-12);
   CHECK_THROWS_AS(net.update_code(context, 5, 0, 0), mam::shape_error);
   CHECK_THROWS_AS(net.update_code(context, 0, 0, 3), mam::value_error);
+}
+
+TEST_CASE("threaded passes give the same numbers as one thread", "[nn][threads]") {
+  // Large enough to cross the parallel-work threshold. mam's own loops give each thread
+  // whole row blocks or columns (no sum is reordered); Eigen's threaded products may add in
+  // another order, hence a tolerance instead of equality.
+  Rng rng(26);
+  const mam::ResidualMLP<float> net({64, 3, 96, 3, 64 * 3}, rng);
+  const CodeMatrix codes = random_codes(64, 3, 300, rng, 0.5);
+  const Matrix<float> d_out = random_matrix(64 * 3, 300, rng).cast<float>();
+  auto run = [&](int threads) {
+    mam::set_num_threads(threads);
+    auto context = net.forward(codes);
+    Vector<float> gradient = net.zero_gradient();
+    net.backward(context, d_out, gradient);
+    return std::make_pair(context.output, gradient);
+  };
+  const auto one = run(1);
+  const auto two = run(2);
+  mam::set_num_threads(1);
+  CHECK((one.first - two.first).cwiseAbs().maxCoeff() <= 1e-4f * (1.0f + one.first.cwiseAbs().maxCoeff()));
+  CHECK((one.second - two.second).cwiseAbs().maxCoeff() <= 1e-4f * (1.0f + one.second.cwiseAbs().maxCoeff()));
 }

@@ -11,6 +11,7 @@
 #endif
 
 #include "mam/core/error.hpp"
+#include "mam/core/types.hpp"
 
 namespace mam {
 
@@ -22,6 +23,14 @@ inline void set_num_threads(int threads) {
   omp_set_num_threads(threads);
 #endif
 }
+
+namespace detail {
+
+/// Below this many element operations a loop runs on one thread: starting a team costs
+/// microseconds, and on a busy machine waiting for a descheduled thread costs far more.
+inline constexpr Index parallel_work_threshold = Index{1} << 16;
+
+}  // namespace detail
 
 /// Threads that mam and Eigen will use (1 without OpenMP).
 inline int num_threads() { return Eigen::nbThreads(); }

@@ -10,6 +10,7 @@
 #include "mam/core/math.hpp"
 #include "mam/core/rng.hpp"
 #include "mam/core/types.hpp"
+#include "mam/model/workspace.hpp"
 #include "mam/nn/one_hot_input.hpp"
 
 namespace mam {
@@ -18,7 +19,8 @@ namespace mam {
 /// its gradient into `conditional_gradient`. `x` holds complete samples, one per column.
 template <class Model, class Scalar>
 double ao_arm_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& x, Rng& rng,
-                   Vector<Scalar>& conditional_gradient, double weight = 1.0) {
+                   Vector<Scalar>& conditional_gradient, double weight = 1.0,
+                   Workspace<Model>* workspace = nullptr) {
   const char* function = "mam::ao_arm_loss";
   const Index d = model.num_variables(), k = model.num_values(), batch = x.cols();
   validate_codes(x, d, k, function);
@@ -35,7 +37,8 @@ double ao_arm_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& x, Rn
   }
 
   const auto& net = model.conditional();
-  typename std::decay_t<decltype(net)>::Context context;
+  Workspace<Model> local;
+  auto& context = detail::workspace_or(workspace, local).conditional;
   net.forward(masked, context);
   Matrix<Scalar> d_logits = Matrix<Scalar>::Zero(d * k, batch);
   Vector<double> probabilities(k);

@@ -51,7 +51,7 @@ Vector<double> evaluate_log_target(LogTarget&& log_f, const Eigen::Ref<const Cod
 template <class Model, class Scalar, class LogTarget>
 EnergyValue energy_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& samples, LogTarget&& log_f,
                         Rng& rng, ModelGradient<Scalar>& gradient, EnergyObjective objective = EnergyObjective::kl,
-                        double alpha = 1.0) {
+                        double alpha = 1.0, Workspace<Model>* workspace = nullptr) {
   const char* function = "mam::energy_loss";
   detail::require<value_error>(alpha >= 0.0 && std::isfinite(alpha), function, "alpha >= 0", alpha);
   detail::require<shape_error>(samples.cols() >= 2, function, "at least 2 samples (a batch baseline)",
@@ -80,7 +80,7 @@ EnergyValue energy_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& 
     return r.dot(f) / n;
   };
   const auto [consistency, objective_value] =
-      detail::self_consistency_with(model, samples, rng, gradient, options, samples, objective_term);
+      detail::self_consistency_with(model, samples, rng, gradient, options, samples, objective_term, workspace);
   value.consistency = consistency;
   value.objective = objective_value;
   value.loss = objective_value + consistency.loss;

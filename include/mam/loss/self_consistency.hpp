@@ -14,6 +14,7 @@
 #include "mam/core/rng.hpp"
 #include "mam/core/types.hpp"
 #include "mam/model/gradient.hpp"
+#include "mam/model/workspace.hpp"
 #include "mam/nn/one_hot_input.hpp"
 
 namespace mam {
@@ -43,7 +44,8 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
                                                               ModelGradient<Scalar>& gradient,
                                                               const SelfConsistencyOptions& options,
                                                               const Eigen::Ref<const CodeMatrix>& extra,
-                                                              ExtraLoss&& extra_loss) {
+                                                              ExtraLoss&& extra_loss,
+                                                              Workspace<Model>* workspace) {
   const char* function = "mam::self_consistency_loss";
   const Index d = model.num_variables(), k = model.num_values(), batch = x.cols(), n_extra = extra.cols();
   validate_codes(x, d, k, function);
@@ -69,8 +71,9 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
 
   const auto& marginal = model.marginal();
   const auto& conditional = model.conditional();
-  typename std::decay_t<decltype(marginal)>::Context marginal_pass;
-  typename std::decay_t<decltype(conditional)>::Context conditional_pass;
+  Workspace<Model> local;
+  auto& marginal_pass = workspace_or(workspace, local).marginal;
+  auto& conditional_pass = workspace_or(workspace, local).conditional;
   marginal.forward(inputs, marginal_pass);
   conditional.forward(inputs.leftCols(batch), conditional_pass);
   const auto& f = marginal_pass.output;
@@ -124,10 +127,12 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
 template <class Model, class Scalar>
 SelfConsistencyValue self_consistency_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& x, Rng& rng,
                                            ModelGradient<Scalar>& gradient,
-                                           const SelfConsistencyOptions& options = {}) {
+                                           const SelfConsistencyOptions& options = {},
+                                           Workspace<Model>* workspace = nullptr) {
   const CodeMatrix none(model.num_variables(), 0);
-  return detail::self_consistency_with(model, x, rng, gradient, options, none,
-                                       [](const Vector<double>&, Vector<double>&) { return 0.0; })
+  return detail::self_consistency_with(
+             model, x, rng, gradient, options, none, [](const Vector<double>&, Vector<double>&) { return 0.0; },
+             workspace)
       .first;
 }
 

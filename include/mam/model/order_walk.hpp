@@ -21,9 +21,10 @@ using Orders = std::vector<std::vector<Index>>;
 /// has a j-th position p calls `choose(c, p, logits)` (logits: the K conditional logits of
 /// position p in sample c, an Eigen column segment) and sets state(p, c) to the code it
 /// returns. Positions in an order should be unknown in `state` when their turn comes.
+/// `workspace`, if given, is the network context to reuse.
 template <class ConditionalNet, class Choose>
-void reveal_along_orders(const ConditionalNet& net, CodeMatrix& state, const Orders& orders,
-                         Choose&& choose) {
+void reveal_along_orders(const ConditionalNet& net, CodeMatrix& state, const Orders& orders, Choose&& choose,
+                         typename ConditionalNet::Context* workspace = nullptr) {
   const char* function = "mam::reveal_along_orders";
   detail::require<shape_error>(static_cast<Index>(orders.size()) == state.cols(), function,
                                detail::concat("one order per sample (", state.cols(), ")"),
@@ -36,7 +37,8 @@ void reveal_along_orders(const ConditionalNet& net, CodeMatrix& state, const Ord
                                    detail::concat("positions in 0..", d - 1), p);
     steps = std::max(steps, order.size());
   }
-  typename ConditionalNet::Context context;
+  typename ConditionalNet::Context local;
+  auto& context = workspace != nullptr ? *workspace : local;
   net.forward(state, context);
   for (std::size_t j = 0; j < steps; ++j) {
     if (j > 0) net.recompute(context);

@@ -17,6 +17,7 @@
 
 #include "mam/core/error.hpp"
 #include "mam/core/rng.hpp"
+#include "mam/core/threads.hpp"
 #include "mam/core/types.hpp"
 #include "mam/nn/init.hpp"
 
@@ -144,7 +145,7 @@ class OneHotInput {
     if (strategy == Strategy::difference_table) {
       // y = base + sum over known (i, k) of (w[:, (i, k)] - w[:, (i, ?)]),
       // with base = b + sum_i w[:, (i, ?)]: '?' entries cost nothing per sample.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (batch * d_ * out_ >= detail::parallel_work_threshold)
       for (Index block = 0; block < num_blocks(); ++block) {
         const Index row = block * block_rows, rows = rows_in_block(block);
         const Scalar* w = parameters.data() + block_offset(block);
@@ -169,7 +170,7 @@ class OneHotInput {
     const Index d = d_;
     const std::vector<Index> columns = selected_columns(codes);
     constexpr Index group = 4;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (batch * d_ * out_ >= detail::parallel_work_threshold)
     for (Index block = 0; block < num_blocks(); ++block) {
       const Index row = block * block_rows, rows = rows_in_block(block);
       const Scalar* w = parameters.data() + block_offset(block);
@@ -206,7 +207,7 @@ class OneHotInput {
     const std::vector<Index> columns =
         strategy == Strategy::all_columns ? selected_columns(codes) : std::vector<Index>{};
     // Blocks go to threads, so no two threads ever add into the same entry of dW.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (batch * d_ * out_ >= detail::parallel_work_threshold)
     for (Index block = 0; block < num_blocks(); ++block) {
       const Index row = block * block_rows, rows = rows_in_block(block);
       Scalar* gw = gradient.data() + block_offset(block);

@@ -15,6 +15,7 @@
 
 #include "mam/core/error.hpp"
 #include "mam/core/rng.hpp"
+#include "mam/core/threads.hpp"
 #include "mam/core/types.hpp"
 #include "mam/nn/activation.hpp"
 #include "mam/nn/linear.hpp"
@@ -224,7 +225,7 @@ class ResidualMLP {
   static void activate(Act, const Matrix<Scalar>& z, Matrix<Scalar>& h) {
     h.resize(z.rows(), z.cols());
     const Index rows = z.rows();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (z.size() >= detail::parallel_work_threshold)
     for (Index j = 0; j < z.cols(); ++j) {
       const Scalar* zc = z.data() + j * rows;
       Scalar* hc = h.data() + j * rows;
@@ -239,7 +240,7 @@ class ResidualMLP {
     h.resize(z.rows(), z.cols());
     const Index rows = z.rows();
     const Scalar* b = bias.data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (z.size() >= detail::parallel_work_threshold)
     for (Index j = 0; j < z.cols(); ++j) {
       Scalar* zc = z.data() + j * rows;
       const Scalar* sc = skip.data() + j * rows;
@@ -257,7 +258,7 @@ class ResidualMLP {
                                   Matrix<Scalar>& grad_pre) {
     grad_pre.resize(z.rows(), z.cols());
     const Index rows = z.rows();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (z.size() >= detail::parallel_work_threshold)
     for (Index j = 0; j < z.cols(); ++j) {
       const Scalar* zc = z.data() + j * rows;
       const Scalar* gc = grad_hidden.data() + j * rows;

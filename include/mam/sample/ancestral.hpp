@@ -8,25 +8,29 @@
 #include "mam/core/rng.hpp"
 #include "mam/core/types.hpp"
 #include "mam/model/order_walk.hpp"
+#include "mam/model/workspace.hpp"
 #include "mam/sample/options.hpp"
 
 namespace mam {
 
 /// `count` samples (one per column) from the model's conditionals, random order per sample.
 template <class Model>
-CodeMatrix sample_ancestral(const Model& model, Index count, Rng& rng, const SamplingOptions& options = {}) {
+CodeMatrix sample_ancestral(const Model& model, Index count, Rng& rng, const SamplingOptions& options = {},
+                              Workspace<Model>* workspace = nullptr) {
   detail::require<value_error>(count >= 0, "mam::sample_ancestral", "count >= 0", count);
   CodeMatrix state = CodeMatrix::Constant(model.num_variables(), count, unknown);
   const Orders orders = random_orders(state, false, rng);
   reveal_along_orders(model.conditional(), state, orders,
-                      [&](Index, Index, const auto& logits) { return detail::draw_value(logits, options, rng); });
+                      [&](Index, Index, const auto& logits) { return detail::draw_value(logits, options, rng); },
+                      workspace != nullptr ? &workspace->conditional : nullptr);
   return state;
 }
 
 /// `count` samples, every one revealing positions in `order` (a permutation of 0..D-1).
 template <class Model>
 CodeMatrix sample_ancestral(const Model& model, Index count, const std::vector<Index>& order, Rng& rng,
-                            const SamplingOptions& options = {}) {
+                            const SamplingOptions& options = {},
+                              Workspace<Model>* workspace = nullptr) {
   const char* function = "mam::sample_ancestral";
   detail::require<value_error>(count >= 0, function, "count >= 0", count);
   const Index d = model.num_variables();
@@ -40,7 +44,8 @@ CodeMatrix sample_ancestral(const Model& model, Index count, const std::vector<I
                                detail::concat("an order of ", order.size(), " positions"));
   CodeMatrix state = CodeMatrix::Constant(d, count, unknown);
   reveal_along_orders(model.conditional(), state, Orders(static_cast<std::size_t>(count), order),
-                      [&](Index, Index, const auto& logits) { return detail::draw_value(logits, options, rng); });
+                      [&](Index, Index, const auto& logits) { return detail::draw_value(logits, options, rng); },
+                      workspace != nullptr ? &workspace->conditional : nullptr);
   return state;
 }
 

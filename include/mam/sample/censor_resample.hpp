@@ -7,6 +7,7 @@
 #include "mam/core/rng.hpp"
 #include "mam/core/types.hpp"
 #include "mam/model/order_walk.hpp"
+#include "mam/model/workspace.hpp"
 #include "mam/nn/one_hot_input.hpp"
 #include "mam/sample/options.hpp"
 
@@ -15,7 +16,8 @@ namespace mam {
 /// Updates `buffer` (complete samples, one per column) in place; `steps` conditional passes.
 template <class Model>
 void censor_resample(const Model& model, CodeMatrix& buffer, Index steps, Rng& rng,
-                     const SamplingOptions& options = {}) {
+                     const SamplingOptions& options = {},
+                              Workspace<Model>* workspace = nullptr) {
   const char* function = "mam::censor_resample";
   const Index d = model.num_variables();
   validate_codes(buffer, d, model.num_values(), function);
@@ -30,7 +32,8 @@ void censor_resample(const Model& model, CodeMatrix& buffer, Index steps, Rng& r
     for (Index p : erased) buffer(p, c) = unknown;
   }
   reveal_along_orders(model.conditional(), buffer, orders,
-                      [&](Index, Index, const auto& logits) { return detail::draw_value(logits, options, rng); });
+                      [&](Index, Index, const auto& logits) { return detail::draw_value(logits, options, rng); },
+                      workspace != nullptr ? &workspace->conditional : nullptr);
 }
 
 }  // namespace mam

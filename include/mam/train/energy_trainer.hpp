@@ -45,10 +45,11 @@ class EnergyTrainer {
     if (options_.refresh_every > 0 && next % options_.refresh_every == 0)
       buffer_ = sample_ancestral(model, buffer_.cols(), core_.rng());
     else
-      censor_resample(model, buffer_, options_.gibbs_steps, core_.rng());
+      censor_resample(model, buffer_, options_.gibbs_steps, core_.rng(), {}, &core_.workspace());
     core_.gradient().set_zero();
     const EnergyValue value =
-        energy_loss(model, buffer_, log_f_, core_.rng(), core_.gradient(), options_.objective, options_.alpha);
+        energy_loss(model, buffer_, log_f_, core_.rng(), core_.gradient(), options_.objective, options_.alpha,
+                    &core_.workspace());
     StepReport report;
     report.consistency = value.consistency.mean_squared_residual;
     report.anchor_error = value.consistency.anchor_error;

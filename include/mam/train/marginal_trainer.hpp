@@ -44,13 +44,14 @@ class MarginalTrainer {
   /// Refreshes the buffer, then one Adam step of self-consistency on data + buffer (theta only).
   StepReport step() {
     Model& model = core_.model();
-    if (buffer_.cols() > 0) censor_resample(model, buffer_, options_.gibbs_steps, core_.rng());
+    if (buffer_.cols() > 0) censor_resample(model, buffer_, options_.gibbs_steps, core_.rng(), {}, &core_.workspace());
     CodeMatrix batch(model.num_variables(), core_.options().batch_size);
     batch.leftCols(data_per_batch_) = gather_columns(data_, batcher_.next(data_per_batch_, core_.rng()));
     batch.rightCols(buffer_.cols()) = buffer_;
     core_.gradient().set_zero();
     SelfConsistencyOptions loss_options;  // theta only: the conditionals are the teacher
-    const SelfConsistencyValue value = self_consistency_loss(model, batch, core_.rng(), core_.gradient(), loss_options);
+    const SelfConsistencyValue value =
+        self_consistency_loss(model, batch, core_.rng(), core_.gradient(), loss_options, &core_.workspace());
     StepReport report;
     report.consistency = value.mean_squared_residual;
     report.anchor_error = value.anchor_error;

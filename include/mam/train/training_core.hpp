@@ -14,6 +14,7 @@
 #include "mam/data/batcher.hpp"
 #include "mam/io/model_checkpoint.hpp"
 #include "mam/model/gradient.hpp"
+#include "mam/model/workspace.hpp"
 #include "mam/optim/adam.hpp"
 
 namespace mam {
@@ -71,6 +72,7 @@ class TrainingCore {
   Rng& rng() { return rng_; }
   ModelGradient<Scalar>& gradient() { return gradient_; }
   Adam<Scalar>& optimizer() { return adam_; }
+  Workspace<Model>& workspace() { return workspace_; }
   long steps() const { return steps_; }
 
   /// Checks `loss` and the gradients of `parts`, clips them, updates those parts and counts
@@ -163,6 +165,7 @@ class TrainingCore {
   Rng rng_;
   ModelGradient<Scalar> gradient_;
   Adam<Scalar> adam_;
+  Workspace<Model> workspace_;
   long steps_ = 0;
 };
 

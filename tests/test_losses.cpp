@@ -1,0 +1,467 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+
+#include <mam/core/error.hpp>
+#include <mam/core/rng.hpp>
+#include <mam/loss/ao_arm.hpp>
+#include <mam/loss/energy.hpp>
+#include <mam/loss/self_consistency.hpp>
+#include <mam/model/gradient.hpp>
+#include <mam/model/marginalization_model.hpp>
+
+#include "support/gradient_check.hpp"
+
+using mam::CodeMatrix;
+using mam::Index;
+using mam::Rng;
+using mam::Vector;
+
+namespace {
+
+using Model = mam::ResidualMarginalizationModel<double>;
+using Gradient = mam::ModelGradient<double>;
+
+constexpr Index D = 4, K = 3, H = 8, layers = 2;
+
+// Gradient-check thresholds. The losses below are O(10..100) (widened networks, see
+// make_model) with gradient entries up to O(10). We use central differences (the support
+// header) at steps h and 2h combined by Richardson extrapolation, whose truncation error is
+// O(h^4), so the step can be large enough to make the rounding error, ~eps * |loss| / h,
+// small: h = 1e-4 gives a worst absolute error of ~1e-10 on these models (measured worst
+// relative error over all checks 1.1e-7; plain central differences at h = 1e-5 reach 1e-6,
+// rounding-bound). h is kept well below the distance of LeakyReLU pre-activations from the
+// kink (h = 1e-3 crosses one). The floor: an entry g is only known to ~1e-10 absolutely,
+// i.e. 1e-10 / |g| relatively, so entries below 1e-3 are judged by an absolute bound of
+// 1e-9 (floor * tolerance), still ~10x the finite difference's own error; entries above the
+// floor (most of them: the models are far from any optimum) are checked to 1e-6 relative,
+// which a wrong factor, sign or missing term would exceed by orders of magnitude.
+constexpr double fd_step = 1e-4;
+constexpr double fd_floor = 1e-3;
+constexpr double fd_tolerance = 1e-6;
+
+Model make_model(std::uint64_t seed, mam::Activation activation, double log_z = 0.0) {
+  Rng rng(seed);
+  Model model = mam::make_residual_model<double>(D, K, H, layers, rng, activation,
+                                                 mam::Normalization::all_unknown, log_z);
+  // A wider initialization than PyTorch's default, so outputs, residuals and conditionals
+  // are O(1) and far from uniform: gradients are then large compared with the floor.
+  model.marginal().parameters() *= 3.0;
+  model.conditional().parameters() *= 3.0;
+  return model;
+}
+
+CodeMatrix random_complete(Index batch, Rng& rng) {
+  CodeMatrix x(D, batch);
+  for (Index c = 0; c < batch; ++c)
+    for (Index i = 0; i < D; ++i) x(i, c) = static_cast<mam::Code>(rng.uniform_int(K));
+  return x;
+}
+
+// An unnormalized target log f(x): linear and pairwise terms in the codes.
+Vector<double> log_target(const CodeMatrix& x) {
+  Vector<double> out(x.cols());
+  for (Index c = 0; c < x.cols(); ++c) {
+    double v = 0.3;
+    for (Index i = 0; i < x.rows(); ++i) v += (0.4 * static_cast<double>(i) - 0.5) * x(i, c);
+    v += 0.7 * x(0, c) * x(1, c) - 0.6 * x(2, c) * x(3, c);
+    out[c] = v;
+  }
+  return out;
+}
+
+// Central differences at h and 2h combined by Richardson extrapolation: (4 g_h - g_2h) / 3
+// cancels the h^2 truncation term, leaving O(h^4).
+Vector<double> numerical_gradient(const std::function<double()>& loss, Vector<double>& x) {
+  const Vector<double> fine = mam::test::numerical_gradient(loss, x, fd_step);
+  const Vector<double> coarse = mam::test::numerical_gradient(loss, x, 2.0 * fd_step);
+  return (4.0 * fine - coarse) / 3.0;
+}
+
+double numerical_log_z_derivative(Model& model, const std::function<double()>& loss) {
+  Vector<double> log_z = Vector<double>::Constant(1, model.log_z());
+  const double saved = model.log_z();
+  auto at = [&] {
+    model.set_log_z(log_z[0]);
+    return loss();
+  };
+  const double derivative = numerical_gradient(at, log_z)[0];
+  model.set_log_z(saved);
+  return derivative;
+}
+
+// How many gradient entries are above the floor: guards against a vacuous check (an
+// all-zero analytic gradient against an all-zero numeric one would pass any threshold).
+Index entries_above_floor(const Vector<double>& g) {
+  return (g.array().abs() > fd_floor).count();
+}
+
+}  // namespace
+
+TEST_CASE("ao_arm_loss: conditional gradient matches finite differences of its value", "[loss]") {
+  const mam::Activation activation = GENERATE(mam::Activation::gelu, mam::Activation::leaky_relu);
+  INFO("activation " << mam::to_string(activation));
+  Model model = make_model(101, activation);
+  Rng data_rng(7);
+  const CodeMatrix x = random_complete(6, data_rng);
+  const std::uint64_t seed = 2024;
+
+  auto loss = [&] {
+    Rng rng(seed);  // same orders and masks at every evaluation
+    Vector<double> scratch = model.conditional().zero_gradient();
+    return mam::ao_arm_loss(model, x, rng, scratch);
+  };
+  Vector<double> gradient = model.conditional().zero_gradient();
+  Rng rng(seed);
+  const double value = mam::ao_arm_loss(model, x, rng, gradient);
+  CHECK(value == loss());
+
+  const Vector<double> numeric =
+      numerical_gradient(loss, model.conditional().parameters());
+  CHECK(mam::test::max_relative_error(gradient, numeric, fd_floor) <= fd_tolerance);
+  CHECK(entries_above_floor(gradient) > gradient.size() / 4);
+
+  // weight scales the gradient, not the value; gradients accumulate (+=).
+  Vector<double> weighted = model.conditional().zero_gradient();
+  Rng rng2(seed);
+  CHECK(mam::ao_arm_loss(model, x, rng2, weighted, 2.5) == value);
+  CHECK((weighted - 2.5 * gradient).cwiseAbs().maxCoeff() <= 1e-12 * (1.0 + gradient.cwiseAbs().maxCoeff()));
+  Rng rng3(seed);
+  mam::ao_arm_loss(model, x, rng3, weighted, 1.0);
+  CHECK((weighted - 3.5 * gradient).cwiseAbs().maxCoeff() <= 1e-12 * (1.0 + gradient.cwiseAbs().maxCoeff()));
+}
+
+TEST_CASE("ao_arm_loss: uniform conditionals give D log K for any masks", "[loss]") {
+  Model model = make_model(102, mam::Activation::gelu);
+  model.conditional().parameters().setZero();  // every logit is 0
+  Rng data_rng(8);
+  const CodeMatrix x = random_complete(9, data_rng);
+  for (std::uint64_t seed : {1u, 2u, 3u, 99u}) {
+    Rng rng(seed);
+    Vector<double> gradient = model.conditional().zero_gradient();
+    const double value = mam::ao_arm_loss(model, x, rng, gradient);
+    // Each sample: D/(D-t) * (D-t) * log K, rounded once per term.
+    CHECK(value == Approx(static_cast<double>(D) * std::log(static_cast<double>(K))).epsilon(1e-14));
+  }
+  Rng rng(5);
+  Vector<double> gradient = model.conditional().zero_gradient();
+  CodeMatrix partial = x;
+  partial(2, 4) = mam::unknown;
+  CHECK_THROWS_AS(mam::ao_arm_loss(model, partial, rng, gradient), mam::value_error);
+  CHECK_THROWS_AS(mam::ao_arm_loss(model, CodeMatrix(D, 0), rng, gradient), mam::shape_error);
+}
+
+TEST_CASE("self_consistency_loss: gradients of both networks and log_z match finite differences",
+          "[loss]") {
+  const mam::Activation activation = GENERATE(mam::Activation::gelu, mam::Activation::leaky_relu);
+  INFO("activation " << mam::to_string(activation));
+  Model model = make_model(103, activation, 0.4);
+  Rng data_rng(9);
+  const CodeMatrix x = random_complete(7, data_rng);
+  const std::uint64_t seed = 77;
+  mam::SelfConsistencyOptions options;
+  options.train_marginal = true;
+  options.train_conditional = true;
+  options.train_log_z = true;
+  options.weight = 1.0;
+
+  auto loss = [&] {
+    Rng rng(seed);
+    Gradient scratch = Gradient::zeros_like(model);
+    return mam::self_consistency_loss(model, x, rng, scratch, options).loss;
+  };
+  Gradient gradient = Gradient::zeros_like(model);
+  Rng rng(seed);
+  const mam::SelfConsistencyValue value = mam::self_consistency_loss(model, x, rng, gradient, options);
+  CHECK(value.loss == loss());
+  CHECK(value.loss == Approx(static_cast<double>(D) * value.mean_squared_residual +
+                             value.anchor_error * value.anchor_error)
+                          .epsilon(1e-14));
+
+  const Vector<double> numeric_marginal =
+      numerical_gradient(loss, model.marginal().parameters());
+  CHECK(mam::test::max_relative_error(gradient.marginal, numeric_marginal, fd_floor) <= fd_tolerance);
+  CHECK(entries_above_floor(gradient.marginal) > gradient.marginal.size() / 4);
+
+  const Vector<double> numeric_conditional =
+      numerical_gradient(loss, model.conditional().parameters());
+  CHECK(mam::test::max_relative_error(gradient.conditional, numeric_conditional, fd_floor) <=
+        fd_tolerance);
+  // Only the K logits of one position per sample get a gradient: the head's other rows are
+  // untouched, but the rest of the network is.
+  CHECK(entries_above_floor(gradient.conditional) > 20);
+
+  const double numeric_log_z = numerical_log_z_derivative(model, loss);
+  CHECK(gradient.log_z == Approx(numeric_log_z).epsilon(1e-7).margin(1e-9));
+  CHECK(gradient.log_z == Approx(-2.0 * value.anchor_error).epsilon(1e-14));
+  CHECK(std::abs(gradient.log_z) > 1e-2);
+}
+
+TEST_CASE("self_consistency_loss: options switch gradients off and weight scales linearly", "[loss]") {
+  Model model = make_model(104, mam::Activation::gelu, -0.3);
+  Rng data_rng(10);
+  const CodeMatrix x = random_complete(5, data_rng);
+  const std::uint64_t seed = 31;
+
+  auto run = [&](const mam::SelfConsistencyOptions& options, Gradient& gradient) {
+    Rng rng(seed);
+    return mam::self_consistency_loss(model, x, rng, gradient, options);
+  };
+
+  mam::SelfConsistencyOptions all;
+  all.train_conditional = true;
+  all.train_log_z = true;
+  Gradient reference = Gradient::zeros_like(model);
+  const mam::SelfConsistencyValue base = run(all, reference);
+  REQUIRE(reference.marginal.cwiseAbs().maxCoeff() > 1e-3);
+  REQUIRE(reference.conditional.cwiseAbs().maxCoeff() > 1e-3);
+  REQUIRE(std::abs(reference.log_z) > 1e-3);
+
+  SECTION("defaults: marginal only") {
+    Gradient g = Gradient::zeros_like(model);
+    const auto v = run(mam::SelfConsistencyOptions{}, g);
+    CHECK(v.loss == base.loss);
+    CHECK(g.marginal == reference.marginal);
+    CHECK(g.conditional.isZero(0.0));
+    CHECK(g.log_z == 0.0);
+  }
+  SECTION("train_conditional = false leaves the conditional gradient zero") {
+    mam::SelfConsistencyOptions options = all;
+    options.train_conditional = false;
+    Gradient g = Gradient::zeros_like(model);
+    run(options, g);
+    CHECK(g.conditional.isZero(0.0));
+    CHECK(g.marginal == reference.marginal);
+    CHECK(g.log_z == reference.log_z);
+  }
+  SECTION("train_marginal = false leaves the marginal gradient zero") {
+    mam::SelfConsistencyOptions options = all;
+    options.train_marginal = false;
+    Gradient g = Gradient::zeros_like(model);
+    const auto v = run(options, g);
+    CHECK(v.loss == base.loss);
+    CHECK(g.marginal.isZero(0.0));
+    CHECK(g.conditional == reference.conditional);
+    CHECK(g.log_z == reference.log_z);
+  }
+  SECTION("train_log_z = false leaves log_z's gradient zero") {
+    mam::SelfConsistencyOptions options = all;
+    options.train_log_z = false;
+    Gradient g = Gradient::zeros_like(model);
+    run(options, g);
+    CHECK(g.log_z == 0.0);
+    CHECK(g.marginal == reference.marginal);
+  }
+  SECTION("weight scales loss and every gradient") {
+    for (double w : {0.0, 0.25, 3.0}) {
+      INFO("weight " << w);
+      mam::SelfConsistencyOptions options = all;
+      options.weight = w;
+      Gradient g = Gradient::zeros_like(model);
+      const auto v = run(options, g);
+      CHECK(v.loss == Approx(w * base.loss).epsilon(1e-13).margin(1e-300));
+      CHECK(v.mean_squared_residual == base.mean_squared_residual);
+      CHECK(v.anchor_error == base.anchor_error);
+      const double tol = 1e-12;
+      CHECK((g.marginal - w * reference.marginal).cwiseAbs().maxCoeff() <=
+            tol * (1.0 + reference.marginal.cwiseAbs().maxCoeff()));
+      CHECK((g.conditional - w * reference.conditional).cwiseAbs().maxCoeff() <=
+            tol * (1.0 + reference.conditional.cwiseAbs().maxCoeff()));
+      CHECK(g.log_z == Approx(w * reference.log_z).margin(1e-300));
+    }
+  }
+  SECTION("gradients accumulate into what is there") {
+    Gradient g = Gradient::zeros_like(model);
+    run(all, g);
+    run(all, g);
+    CHECK((g.marginal - 2.0 * reference.marginal).cwiseAbs().maxCoeff() <=
+          1e-12 * (1.0 + reference.marginal.cwiseAbs().maxCoeff()));
+    CHECK(g.log_z == Approx(2.0 * reference.log_z));
+  }
+}
+
+TEST_CASE("self_consistency_loss: zero networks give r = log(1/K) and anchor -log_z", "[loss]") {
+  const double log_z = 0.7;
+  Model model = make_model(105, mam::Activation::gelu, log_z);
+  model.marginal().parameters().setZero();
+  model.conditional().parameters().setZero();
+  Rng data_rng(11);
+  const CodeMatrix x = random_complete(8, data_rng);
+  const double log_k = std::log(static_cast<double>(K));
+  for (std::uint64_t seed : {4u, 5u, 6u}) {
+    for (double w : {1.0, 0.5}) {
+      Rng rng(seed);
+      Gradient g = Gradient::zeros_like(model);
+      mam::SelfConsistencyOptions options;
+      options.weight = w;
+      const auto v = mam::self_consistency_loss(model, x, rng, g, options);
+      CHECK(v.mean_squared_residual == Approx(log_k * log_k).epsilon(1e-14));
+      CHECK(v.anchor_error == -log_z);
+      CHECK(v.loss == Approx(w * (static_cast<double>(D) * log_k * log_k + log_z * log_z)).epsilon(1e-14));
+    }
+  }
+  Rng rng(1);
+  Gradient g = Gradient::zeros_like(model);
+  CodeMatrix partial = x;
+  partial(0, 0) = mam::unknown;
+  CHECK_THROWS_AS(mam::self_consistency_loss(model, partial, rng, g), mam::value_error);
+  CodeMatrix bad = x;
+  bad(1, 2) = static_cast<mam::Code>(K);
+  CHECK_THROWS_AS(mam::self_consistency_loss(model, bad, rng, g), mam::value_error);
+}
+
+TEST_CASE("energy_loss (matching): gradients of both networks and log_z match finite differences",
+          "[loss]") {
+  const mam::Activation activation = GENERATE(mam::Activation::gelu, mam::Activation::silu);
+  INFO("activation " << mam::to_string(activation));
+  Model model = make_model(106, activation, 0.9);
+  Rng data_rng(12);
+  const CodeMatrix samples = random_complete(6, data_rng);
+  const std::uint64_t seed = 5150;
+  const double alpha = 0.7;
+
+  auto loss = [&] {
+    Rng rng(seed);
+    Gradient scratch = Gradient::zeros_like(model);
+    return mam::energy_loss(model, samples, log_target, rng, scratch, mam::EnergyObjective::matching, alpha)
+        .loss;
+  };
+  Gradient gradient = Gradient::zeros_like(model);
+  Rng rng(seed);
+  const mam::EnergyValue value =
+      mam::energy_loss(model, samples, log_target, rng, gradient, mam::EnergyObjective::matching, alpha);
+  CHECK(value.loss == loss());
+
+  // The value's parts, recomputed independently.
+  const Vector<double> f = model.marginal_outputs(samples);
+  const Vector<double> target = log_target(samples);
+  CHECK(value.objective == Approx((f - target).squaredNorm() / 6.0).epsilon(1e-13));
+  CHECK(value.mean_log_ratio == Approx((f - target).array().mean() - model.log_z()).epsilon(1e-13));
+  Rng sc_rng(seed);
+  Gradient sc_gradient = Gradient::zeros_like(model);
+  mam::SelfConsistencyOptions sc_options;
+  sc_options.weight = alpha;
+  const auto sc = mam::self_consistency_loss(model, samples, sc_rng, sc_gradient, sc_options);
+  CHECK(value.consistency.loss == Approx(sc.loss).epsilon(1e-13));
+  CHECK(value.loss == Approx(value.objective + sc.loss).epsilon(1e-13));
+
+  const Vector<double> numeric_marginal =
+      numerical_gradient(loss, model.marginal().parameters());
+  CHECK(mam::test::max_relative_error(gradient.marginal, numeric_marginal, fd_floor) <= fd_tolerance);
+  CHECK(entries_above_floor(gradient.marginal) > gradient.marginal.size() / 4);
+
+  const Vector<double> numeric_conditional =
+      numerical_gradient(loss, model.conditional().parameters());
+  CHECK(mam::test::max_relative_error(gradient.conditional, numeric_conditional, fd_floor) <=
+        fd_tolerance);
+  CHECK(entries_above_floor(gradient.conditional) > 20);
+
+  const double numeric_log_z = numerical_log_z_derivative(model, loss);
+  CHECK(gradient.log_z == Approx(numeric_log_z).epsilon(1e-7).margin(1e-9));
+  CHECK(std::abs(gradient.log_z) > 1e-2);
+}
+
+TEST_CASE("energy_loss (KL): REINFORCE gradient with constant standardized weights", "[loss]") {
+  const mam::Activation activation = GENERATE(mam::Activation::gelu, mam::Activation::leaky_relu);
+  INFO("activation " << mam::to_string(activation));
+  Model model = make_model(107, activation, -0.2);
+  Rng data_rng(13);
+  const Index n = 8;
+  const CodeMatrix samples = random_complete(n, data_rng);
+  const std::uint64_t seed = 808;
+  const double alpha = 1.3;
+
+  Gradient gradient = Gradient::zeros_like(model);
+  Rng rng(seed);
+  const mam::EnergyValue value =
+      mam::energy_loss(model, samples, log_target, rng, gradient, mam::EnergyObjective::kl, alpha);
+
+  // r0: standardized log-ratios at the unperturbed parameters (unbiased std, float epsilon).
+  const Vector<double> f0 = model.marginal_outputs(samples);
+  const Vector<double> delta = f0 - log_target(samples);
+  const double mean = delta.mean();
+  const double stddev = std::sqrt((delta.array() - mean).square().sum() / static_cast<double>(n - 1));
+  const Vector<double> r0 =
+      (delta.array() - mean) / (stddev + static_cast<double>(std::numeric_limits<float>::epsilon()));
+  REQUIRE(stddev > 0.1);  // the weights are not degenerate
+  CHECK(std::abs(r0.mean()) < 1e-12);
+  CHECK(value.objective == Approx(r0.dot(f0) / static_cast<double>(n)).epsilon(1e-12));
+  CHECK(value.mean_log_ratio == Approx(mean - model.log_z()).epsilon(1e-13));
+  CHECK(value.loss == Approx(value.objective + value.consistency.loss).epsilon(1e-14));
+  CHECK(gradient.log_z == 0.0);  // log_z is learned only with the matching objective
+
+  mam::SelfConsistencyOptions sc_options;
+  sc_options.train_conditional = true;
+  sc_options.weight = alpha;
+  auto consistency = [&] {
+    Rng sc_rng(seed);  // energy_loss draws nothing else from its rng
+    Gradient scratch = Gradient::zeros_like(model);
+    return mam::self_consistency_loss(model, samples, sc_rng, scratch, sc_options).loss;
+  };
+  CHECK(value.consistency.loss == Approx(consistency()).epsilon(1e-13));
+  auto surrogate = [&] {
+    return r0.dot(model.marginal_outputs(samples)) / static_cast<double>(n) + consistency();
+  };
+
+  const Vector<double> numeric_marginal =
+      numerical_gradient(surrogate, model.marginal().parameters());
+  CHECK(mam::test::max_relative_error(gradient.marginal, numeric_marginal, fd_floor) <= fd_tolerance);
+  CHECK(entries_above_floor(gradient.marginal) > gradient.marginal.size() / 4);
+
+  const Vector<double> numeric_conditional =
+      numerical_gradient(consistency, model.conditional().parameters());
+  CHECK(mam::test::max_relative_error(gradient.conditional, numeric_conditional, fd_floor) <=
+        fd_tolerance);
+  CHECK(entries_above_floor(gradient.conditional) > 20);
+
+  // The REINFORCE gradient is NOT the derivative of the reported loss (r depends on theta):
+  // finite differences of `loss` itself disagree, so the check above can tell them apart.
+  auto reported = [&] {
+    Rng r(seed);
+    Gradient scratch = Gradient::zeros_like(model);
+    return mam::energy_loss(model, samples, log_target, r, scratch, mam::EnergyObjective::kl, alpha).loss;
+  };
+  const Vector<double> numeric_reported =
+      numerical_gradient(reported, model.marginal().parameters());
+  CHECK(mam::test::max_relative_error(gradient.marginal, numeric_reported, fd_floor) > 1e-3);
+}
+
+TEST_CASE("energy_loss: a bad log f is reported, not trained on", "[loss]") {
+  Model model = make_model(108, mam::Activation::gelu);
+  Rng data_rng(14);
+  const CodeMatrix samples = random_complete(8, data_rng);
+  Gradient gradient = Gradient::zeros_like(model);
+  Rng rng(1);
+
+  for (double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                     -std::numeric_limits<double>::infinity()}) {
+    INFO("bad value " << bad);
+    auto log_f = [&](const CodeMatrix& x) {
+      Vector<double> v = log_target(x);
+      v[5] = bad;
+      return v;
+    };
+    for (auto objective : {mam::EnergyObjective::kl, mam::EnergyObjective::matching}) {
+      CHECK_THROWS_AS(mam::energy_loss(model, samples, log_f, rng, gradient, objective), mam::numeric_error);
+      CHECK_THROWS_WITH(mam::energy_loss(model, samples, log_f, rng, gradient, objective),
+                        Catch::Matchers::Contains("column) 5"));
+    }
+  }
+  CHECK(gradient.marginal.isZero(0.0));
+  CHECK(gradient.conditional.isZero(0.0));
+
+  auto short_f = [](const CodeMatrix& x) { return Vector<double>(log_target(x).head(x.cols() - 1)); };
+  CHECK_THROWS_AS(mam::energy_loss(model, samples, short_f, rng, gradient), mam::shape_error);
+  auto long_f = [](const CodeMatrix& x) { return Vector<double>::Zero(x.cols() + 1).eval(); };
+  CHECK_THROWS_AS(mam::energy_loss(model, samples, long_f, rng, gradient), mam::shape_error);
+  CHECK_THROWS_AS(mam::energy_loss(model, samples.leftCols(1), log_target, rng, gradient), mam::shape_error);
+  CHECK_THROWS_AS(mam::energy_loss(model, samples, log_target, rng, gradient, mam::EnergyObjective::kl, -1.0),
+                  mam::value_error);
+  // A float-valued log f is accepted and widened.
+  auto float_f = [](const CodeMatrix& x) { return Vector<double>(log_target(x)).cast<float>().eval(); };
+  CHECK_NOTHROW(mam::energy_loss(model, samples, float_f, rng, gradient));
+}
