@@ -151,8 +151,10 @@ class ResidualMLP {
   }
 
   /// Recomputes every layer above the input layer from the context's input pre-activation
-  /// (after update_code calls; forward() calls it itself).
-  void recompute(Context& context) const {
+  /// (after update_code calls; forward() calls it itself). With `with_head` = false the
+  /// output is left stale, for callers that need only a few outputs per sample
+  /// (output_rows): samplers read K of the D*K conditional logits per step.
+  void recompute(Context& context, bool with_head = true) const {
     const Index layers = config_.num_layers;
     context.hidden.resize(static_cast<std::size_t>(layers));
     visit_activation(config_.activation, [&](auto act) {
@@ -166,7 +168,21 @@ class ResidualMLP {
                           context.hidden[static_cast<std::size_t>(l)]);
       }
     });
-    head_.forward(parameters_, context.hidden.back(), context.output);
+    if (with_head) head_.forward(parameters_, context.hidden.back(), context.output);
+  }
+
+  /// Sets `rows` to outputs first_row .. first_row+count-1 of sample `sample`, from the
+  /// context's last hidden layer: O(count * H) instead of the whole head.
+  void output_rows(const Context& context, Index sample, Index first_row, Index count, Vector<Scalar>& rows) const {
+    detail::require<shape_error>(
+        sample >= 0 && sample < context.batch_size() && first_row >= 0 && count >= 0 &&
+            first_row + count <= config_.output_size && !context.hidden.empty(),
+        "mam::ResidualMLP::output_rows",
+        detail::concat("rows within ", config_.output_size, " outputs of a sample below ", context.batch_size()),
+        detail::concat("rows ", first_row, "..", first_row + count - 1, " of sample ", sample));
+    rows.resize(count);
+    rows.noalias() = head_.weight(parameters_).middleRows(first_row, count) * context.hidden.back().col(sample);
+    rows += head_.bias(parameters_).segment(first_row, count);
   }
 
   Context forward(const Eigen::Ref<const CodeMatrix>& codes) const {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mam/core/error.hpp"
+#include "mam/core/threads.hpp"
 #include "mam/core/types.hpp"
 
 namespace mam {
@@ -57,18 +58,18 @@ class Adam {
   /// One Adam update of `parameters` (group `index`) with `gradient`.
   void step(std::size_t index, Eigen::Ref<Vector<Scalar>> parameters,
             const Eigen::Ref<const Vector<Scalar>>& gradient) {
-    Group& g = groups_.at(checked(index));
+    Group& group = groups_.at(checked(index));
     const char* function = "mam::Adam::step";
-    detail::require<shape_error>(parameters.size() == g.first_moment.size(), function,
-                                 detail::concat(g.first_moment.size(), " parameters in group ",
+    detail::require<shape_error>(parameters.size() == group.first_moment.size(), function,
+                                 detail::concat(group.first_moment.size(), " parameters in group ",
                                                 index),
                                  parameters.size());
     detail::require<shape_error>(gradient.size() == parameters.size(), function,
                                  detail::concat("a gradient of size ", parameters.size()),
                                  gradient.size());
-    const AdamOptions& o = g.options;
-    ++g.steps;
-    const double t = static_cast<double>(g.steps);
+    const AdamOptions& o = group.options;
+    ++group.steps;
+    const double t = static_cast<double>(group.steps);
     const double bias_correction1 = 1.0 - std::pow(o.beta1, t);
     const double bias_correction2 = 1.0 - std::pow(o.beta2, t);
     const auto step_size = static_cast<Scalar>(o.learning_rate / bias_correction1);
@@ -77,11 +78,21 @@ class Adam {
     const auto beta2 = static_cast<Scalar>(o.beta2);
     const auto eps = static_cast<Scalar>(o.epsilon);
     const auto decay = static_cast<Scalar>(1.0 - o.learning_rate * o.weight_decay);
-    if (o.weight_decay != 0.0) parameters *= decay;
-    g.first_moment = beta1 * g.first_moment + (Scalar(1) - beta1) * gradient;
-    g.second_moment = beta2 * g.second_moment + (Scalar(1) - beta2) * gradient.cwiseAbs2();
-    parameters.array() -= step_size * g.first_moment.array() /
-                          (g.second_moment.array().sqrt() * inv_sqrt_bc2 + eps);
+    // One fused pass over p, g, m and v (four streams of memory, no temporaries): for
+    // networks of millions of parameters the update is memory-bound.
+    const Index n = parameters.size();
+    Scalar* p = parameters.data();
+    const Scalar* g = gradient.data();
+    Scalar* m = group.first_moment.data();
+    Scalar* v = group.second_moment.data();
+    const bool decays = o.weight_decay != 0.0;
+#pragma omp parallel for schedule(static) if (n >= detail::parallel_work_threshold)
+    for (Index i = 0; i < n; ++i) {
+      if (decays) p[i] *= decay;
+      m[i] = beta1 * m[i] + (Scalar(1) - beta1) * g[i];
+      v[i] = beta2 * v[i] + (Scalar(1) - beta2) * g[i] * g[i];
+      p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+    }
   }
 
  private:

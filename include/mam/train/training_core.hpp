@@ -88,12 +88,12 @@ class TrainingCore {
     check(loss, "loss");
     double squared = 0.0;
     if (parts.marginal) {
-      report.marginal_gradient_norm = gradient_.marginal.template cast<double>().norm();
+      report.marginal_gradient_norm = std::sqrt(static_cast<double>(gradient_.marginal.squaredNorm()));
       check(report.marginal_gradient_norm, "marginal-network gradient");
       squared += report.marginal_gradient_norm * report.marginal_gradient_norm;
     }
     if (parts.conditional) {
-      report.conditional_gradient_norm = gradient_.conditional.template cast<double>().norm();
+      report.conditional_gradient_norm = std::sqrt(static_cast<double>(gradient_.conditional.squaredNorm()));
       check(report.conditional_gradient_norm, "conditional-network gradient");
       squared += report.conditional_gradient_norm * report.conditional_gradient_norm;
     }
