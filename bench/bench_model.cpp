@@ -10,18 +10,11 @@
 #include <mam/sample/ancestral.hpp>
 #include <mam/train/energy_trainer.hpp>
 
+#include "support/shapes.hpp"
 #include "support/suite.hpp"
 
 namespace mam::bench {
 namespace {
-
-struct Shape {
-  Index d, k, hidden, layers, batch;
-  std::string tag() const {
-    return "D" + std::to_string(d) + "_K" + std::to_string(k) + "_H" + std::to_string(hidden) +
-           "_L" + std::to_string(layers) + "_B" + std::to_string(batch);
-  }
-};
 
 // The reference's Ising target on a side x side torus: spins s = 2x - 1,
 // log f(s) = s^T (sigma A) s + b sum(s), so each edge carries 2 sigma s_i s_j. Vectorized
@@ -41,21 +34,6 @@ struct IsingTorus {
     return (2.0 * sigma * pairs + field * s.colwise().sum().array()).transpose().matrix();
   }
 };
-
-CodeMatrix random_partial(const Shape& s, Rng& rng) {
-  CodeMatrix codes(s.d, s.batch);
-  for (Index b = 0; b < s.batch; ++b)
-    for (Index i = 0; i < s.d; ++i)
-      codes(i, b) = rng.uniform() < 0.5 ? unknown : static_cast<Code>(rng.uniform_int(s.k));
-  return codes;
-}
-
-CodeMatrix random_complete(const Shape& s, Rng& rng) {
-  CodeMatrix codes(s.d, s.batch);
-  for (Index b = 0; b < s.batch; ++b)
-    for (Index i = 0; i < s.d; ++i) codes(i, b) = static_cast<Code>(rng.uniform_int(s.k));
-  return codes;
-}
 
 void register_shape(Suite& suite, const Shape& s, Index side, int threads) {
   const std::string suffix = "/" + s.tag() + "/threads:" + std::to_string(threads);
@@ -82,7 +60,7 @@ void register_shape(Suite& suite, const Shape& s, Index side, int threads) {
     set_num_threads(threads);
     Rng rng(12);
     const auto model = make_residual_model<float>(s.d, s.k, s.hidden, s.layers, rng);
-    const CodeMatrix x = random_partial(s, rng);
+    const CodeMatrix x = random_codes(s, rng);
     for (auto _ : state) {
       const Vector<double> log_p = model.log_marginal(x);
       benchmark::DoNotOptimize(log_p.data());
@@ -94,7 +72,7 @@ void register_shape(Suite& suite, const Shape& s, Index side, int threads) {
     set_num_threads(threads);
     Rng rng(13);
     const auto model = make_residual_model<float>(s.d, s.k, s.hidden, s.layers, rng);
-    const CodeMatrix x = random_complete(s, rng);
+    const CodeMatrix x = random_codes(s, rng, 0.0);
     for (auto _ : state) {
       const Vector<double> log_p = model.log_likelihood_chain(x, 1, rng);
       benchmark::DoNotOptimize(log_p.data());

@@ -8,26 +8,11 @@
 #include <mam/nn/one_hot_input.hpp>
 #include <mam/nn/residual_mlp.hpp>
 
+#include "support/shapes.hpp"
 #include "support/suite.hpp"
 
 namespace mam::bench {
 namespace {
-
-struct Shape {
-  Index d, k, hidden, layers, batch;
-  std::string tag() const {
-    return "D" + std::to_string(d) + "_K" + std::to_string(k) + "_H" + std::to_string(hidden) +
-           "_L" + std::to_string(layers) + "_B" + std::to_string(batch);
-  }
-};
-
-CodeMatrix random_codes(const Shape& s, Rng& rng) {
-  CodeMatrix codes(s.d, s.batch);
-  for (Index b = 0; b < s.batch; ++b)
-    for (Index i = 0; i < s.d; ++i)
-      codes(i, b) = rng.uniform() < 0.5 ? unknown : static_cast<Code>(rng.uniform_int(s.k));
-  return codes;
-}
 
 double gemm_flops(Index m, Index k, Index n) { return 2.0 * m * k * n; }
 
