@@ -9,6 +9,7 @@
 #include "mam/core/threads.hpp"
 #include "mam/core/types.hpp"
 #include "mam/data/batcher.hpp"
+#include "mam/eval/enumerate.hpp"
 #include "mam/loss/ao_arm.hpp"
 #include "mam/loss/energy.hpp"
 #include "mam/loss/self_consistency.hpp"

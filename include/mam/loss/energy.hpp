@@ -18,6 +18,7 @@
 #include "mam/core/types.hpp"
 #include "mam/loss/self_consistency.hpp"
 #include "mam/model/gradient.hpp"
+#include "mam/model/marginalization_model.hpp"
 
 namespace mam {
 
@@ -58,7 +59,6 @@ EnergyValue energy_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& 
                                samples.cols());
   const Vector<double> target = evaluate_log_target(log_f, samples);
   const auto n = static_cast<double>(samples.cols());
-  const double normalizer = model.log_z();  // f(all ?) is anchored to log_z
 
   EnergyValue value;
   SelfConsistencyOptions options;
@@ -67,7 +67,7 @@ EnergyValue energy_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& 
   options.weight = alpha;
   auto objective_term = [&](const Vector<double>& f, Vector<double>& d_f) {
     const Vector<double> delta = f - target;
-    value.mean_log_ratio = (delta.array() - normalizer).mean();
+    value.mean_log_ratio = delta.mean();  // normalized below, once f(all ?) is known
     if (objective == EnergyObjective::matching) {
       d_f = 2.0 * delta / n;
       return delta.squaredNorm() / n;
@@ -83,6 +83,10 @@ EnergyValue energy_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& 
       detail::self_consistency_with(model, samples, rng, gradient, options, samples, objective_term, workspace);
   value.consistency = consistency;
   value.objective = objective_value;
+  // log p(x) = f(x) - normalizer, where the normalizer is f(all ?) (from the same pass) or log_z.
+  value.mean_log_ratio -= model.log_z() + (model.normalization() == Normalization::all_unknown
+                                               ? consistency.anchor_error
+                                               : 0.0);
   value.loss = objective_value + consistency.loss;
   return value;
 }
