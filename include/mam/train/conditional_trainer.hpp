@@ -38,22 +38,11 @@ class ConditionalTrainer {
   Adam<Scalar>& optimizer() { return core_.optimizer(); }
 
   /// Saves model, optimizer, RNG, step count and the position in the data's epoch.
-  void save(const std::string& path) const {
-    auto checkpoint = core_.checkpoint(kind);
-    detail::append_batcher(batcher_, checkpoint);
-    io::save_checkpoint(path, checkpoint);
-  }
+  void save(const std::string& path) const { core_.save(path, kind, nullptr, &batcher_); }
 
   /// Restores a save() of a trainer of the same model architecture and data size; training
   /// then continues exactly as it would have.
-  void load(const std::string& path) {
-    constexpr const char* function = "mam::ConditionalTrainer::load";
-    const auto checkpoint = io::load_checkpoint<Scalar>(path);
-    auto restore = core_.prepare_restore(function, path, checkpoint, kind);
-    Batcher batcher = detail::stored_batcher(function, path, checkpoint, batcher_);
-    restore();
-    batcher_ = std::move(batcher);
-  }
+  void load(const std::string& path) { core_.load("mam::ConditionalTrainer::load", path, kind, nullptr, &batcher_); }
 
   static constexpr const char* kind = "conditional";
 

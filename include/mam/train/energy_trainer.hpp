@@ -64,21 +64,11 @@ class EnergyTrainer {
   Rng& rng() { return core_.rng(); }
   Adam<Scalar>& optimizer() { return core_.optimizer(); }
 
-  void save(const std::string& path) const {
-    auto checkpoint = core_.checkpoint(kind);
-    checkpoint.integers.push_back(detail::codes_to_integers("buffer", buffer_));
-    io::save_checkpoint(path, checkpoint);
-  }
+  /// Saves model, optimizer, RNG, step count and the sample buffer.
+  void save(const std::string& path) const { core_.save(path, kind, &buffer_, nullptr); }
 
-  void load(const std::string& path) {
-    constexpr const char* function = "mam::EnergyTrainer::load";
-    const auto checkpoint = io::load_checkpoint<Scalar>(path);
-    auto restore = core_.prepare_restore(function, path, checkpoint, kind);
-    CodeMatrix buffer = detail::stored_buffer(function, path, checkpoint, core_.model().num_variables(),
-                                              buffer_.cols(), core_.model().num_values());
-    restore();
-    buffer_ = std::move(buffer);
-  }
+  /// Restores a save() of a trainer of the same model architecture and batch size.
+  void load(const std::string& path) { core_.load("mam::EnergyTrainer::load", path, kind, &buffer_, nullptr); }
 
   static constexpr const char* kind = "energy";
 

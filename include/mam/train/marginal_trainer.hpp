@@ -64,24 +64,11 @@ class MarginalTrainer {
   Rng& rng() { return core_.rng(); }
   Adam<Scalar>& optimizer() { return core_.optimizer(); }
 
-  void save(const std::string& path) const {
-    auto checkpoint = core_.checkpoint(kind);
-    checkpoint.integers.push_back(detail::codes_to_integers("buffer", buffer_));
-    detail::append_batcher(batcher_, checkpoint);
-    io::save_checkpoint(path, checkpoint);
-  }
+  /// Saves model, optimizer, RNG, step count, the on-policy buffer and the data position.
+  void save(const std::string& path) const { core_.save(path, kind, &buffer_, &batcher_); }
 
-  void load(const std::string& path) {
-    constexpr const char* function = "mam::MarginalTrainer::load";
-    const auto checkpoint = io::load_checkpoint<Scalar>(path);
-    auto restore = core_.prepare_restore(function, path, checkpoint, kind);
-    CodeMatrix buffer = detail::stored_buffer(function, path, checkpoint, core_.model().num_variables(),
-                                              buffer_.cols(), core_.model().num_values());
-    Batcher batcher = detail::stored_batcher(function, path, checkpoint, batcher_);
-    restore();
-    buffer_ = std::move(buffer);
-    batcher_ = std::move(batcher);
-  }
+  /// Restores a save() of a trainer of the same model architecture, data size and batch.
+  void load(const std::string& path) { core_.load("mam::MarginalTrainer::load", path, kind, &buffer_, &batcher_); }
 
   static constexpr const char* kind = "marginal";
 

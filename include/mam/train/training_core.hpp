@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "mam/core/error.hpp"
@@ -155,6 +156,15 @@ class TrainingCore {
     };
   }
 
+  /// Writes the shared state plus a trainer's own parts, a sample buffer and a position in
+  /// the data (either may be null), atomically to `path`.
+  void save(const std::string& path, const std::string& kind, const CodeMatrix* buffer, const Batcher* batcher) const;
+
+  /// Restores what save() wrote. Everything is validated before anything changes, so a
+  /// refused file leaves the trainer as it was.
+  void load(const char* function, const std::string& path, const std::string& kind, CodeMatrix* buffer,
+            Batcher* batcher);
+
   static constexpr std::size_t marginal_group = 0;
   static constexpr std::size_t conditional_group = 1;
   static constexpr std::size_t log_z_group = 2;
@@ -224,6 +234,30 @@ Batcher stored_batcher(const char* function, const std::string& path, const io::
     throw format_error(concat(function, ": '", path, "': ", e.what()));
   }
   return batcher;
+}
+
+template <class Model>
+void TrainingCore<Model>::save(const std::string& path, const std::string& kind, const CodeMatrix* buffer,
+                               const Batcher* batcher) const {
+  auto state = checkpoint(kind);
+  if (buffer != nullptr) state.integers.push_back(codes_to_integers("buffer", *buffer));
+  if (batcher != nullptr) append_batcher(*batcher, state);
+  io::save_checkpoint(path, state);
+}
+
+template <class Model>
+void TrainingCore<Model>::load(const char* function, const std::string& path, const std::string& kind,
+                               CodeMatrix* buffer, Batcher* batcher) {
+  const auto state = io::load_checkpoint<Scalar>(path);
+  auto restore = prepare_restore(function, path, state, kind);
+  CodeMatrix stored_samples;
+  if (buffer != nullptr)
+    stored_samples = stored_buffer(function, path, state, model_.num_variables(), buffer->cols(), model_.num_values());
+  std::optional<Batcher> stored_position;
+  if (batcher != nullptr) stored_position = stored_batcher(function, path, state, *batcher);
+  restore();
+  if (buffer != nullptr) *buffer = std::move(stored_samples);
+  if (batcher != nullptr) *batcher = std::move(*stored_position);
 }
 
 }  // namespace detail
