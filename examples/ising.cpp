@@ -38,7 +38,7 @@ struct Options {
   int side = 10;
   double sigma = 0.1, field = 0.2;
   int hidden = 512, layers = 4, batch = 256, gibbs_steps = 4;
-  double learning_rate = 1e-3, alpha = 1.0, clip = 0.0;
+  double learning_rate = 1e-3, alpha = 1.0, clip = 0.0, final_lr_fraction = 1.0;
   double minutes = 6.5;
   long steps = 0;  // 0: train for `minutes`
   int threads = 2;
@@ -112,7 +112,9 @@ int main(int argc, char** argv) {
   app.add_option("--hidden", o.hidden, "hidden width of both networks")->check(CLI::PositiveNumber);
   app.add_option("--layers", o.layers, "layers of both networks")->check(CLI::PositiveNumber);
   app.add_option("--batch", o.batch, "batch size (on-policy buffer)")->check(CLI::Range(2, 1 << 16));
-  app.add_option("--lr", o.learning_rate, "Adam learning rate of both networks")->check(CLI::PositiveNumber);
+  app.add_option("--lr", o.learning_rate, "peak Adam learning rate of both networks")->check(CLI::PositiveNumber);
+  app.add_option("--final-lr", o.final_lr_fraction, "learning rate at the end as a fraction of --lr, cosine decay (1 = constant)")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--alpha", o.alpha, "weight of self-consistency")->check(CLI::NonNegativeNumber);
   app.add_option("--gibbs-steps", o.gibbs_steps, "positions resampled per step (censor-and-resample)")
       ->check(CLI::PositiveNumber);
@@ -173,6 +175,11 @@ int main(int argc, char** argv) {
       const double fraction = o.steps > 0 ? static_cast<double>(trainer.steps() - first_step) / static_cast<double>(o.steps)
                                           : elapsed / budget;
       if (fraction >= 1.0) break;
+      // Cosine decay over the run (steps or time): REINFORCE gradients are noisy, and a
+      // falling rate averages the noise out at the end.
+      const double decay = o.final_lr_fraction + (1.0 - o.final_lr_fraction) * 0.5 * (1.0 + std::cos(M_PI * fraction));
+      trainer.optimizer().set_learning_rate(mam::ParameterGroup::marginal, o.learning_rate * decay);
+      trainer.optimizer().set_learning_rate(mam::ParameterGroup::conditional, o.learning_rate * decay);
       report = trainer.step();
       if (report.step % o.log_every == 0) {
         const double nll = -model.log_marginal(monitor).mean() / bits;

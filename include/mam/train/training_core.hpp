@@ -41,6 +41,14 @@ struct StepReport {
   double conditional_gradient_norm = std::numeric_limits<double>::quiet_NaN();
 };
 
+/// The Adam parameter groups of every trainer's optimizer(), e.g. for learning-rate
+/// schedules: trainer.optimizer().set_learning_rate(ParameterGroup::marginal, rate).
+struct ParameterGroup {
+  static constexpr std::size_t marginal = 0;
+  static constexpr std::size_t conditional = 1;
+  static constexpr std::size_t log_z = 2;
+};
+
 /// Which of the model's parts an update changes.
 struct UpdateParts {
   bool marginal = false;
@@ -165,9 +173,9 @@ class TrainingCore {
   void load(const char* function, const std::string& path, const std::string& kind, CodeMatrix* buffer,
             Batcher* batcher);
 
-  static constexpr std::size_t marginal_group = 0;
-  static constexpr std::size_t conditional_group = 1;
-  static constexpr std::size_t log_z_group = 2;
+  static constexpr std::size_t marginal_group = ParameterGroup::marginal;
+  static constexpr std::size_t conditional_group = ParameterGroup::conditional;
+  static constexpr std::size_t log_z_group = ParameterGroup::log_z;
 
  private:
   Model& model_;
