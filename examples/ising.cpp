@@ -201,7 +201,10 @@ int main(int argc, char** argv) {
     progress.finish();
     trainer.save(checkpoint);  // also on SIGINT/SIGTERM
     ex::write_text_atomically(o.out + "/training.csv", csv.str());
-    if (interrupted) std::fprintf(stderr, "interrupted: checkpoint written to %s\n", checkpoint.c_str());
+    if (interrupted) {
+      std::fprintf(stderr, "interrupted: checkpoint written to %s (continue with --resume)\n", checkpoint.c_str());
+      return 130;
+    }
 
     // Evaluation against the ground truth.
     const mam::Index eval_batch = 256;
@@ -252,5 +255,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mam_ising: %s\n", e.what());
     return 1;
   }
-  return interrupted ? 130 : 0;
+  return 0;
 }
