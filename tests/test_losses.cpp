@@ -100,6 +100,19 @@ Index entries_above_floor(const Vector<double>& g) {
   return (g.array().abs() > fd_floor).count();
 }
 
+// The marginal, conditional and log Z parts of `gradient` against finite differences of
+// `loss`. Only the K logits of one position per sample get a conditional gradient, so the
+// head's other rows stay zero while the rest of the network does not.
+void check_all_gradients(Model& model, const std::function<double()>& loss, const Gradient& gradient) {
+  const Vector<double> numeric_marginal = numerical_gradient(loss, model.marginal().parameters());
+  CHECK(mam::test::max_relative_error(gradient.marginal, numeric_marginal, fd_floor) <= fd_tolerance);
+  CHECK(entries_above_floor(gradient.marginal) > gradient.marginal.size() / 4);
+  const Vector<double> numeric_conditional = numerical_gradient(loss, model.conditional().parameters());
+  CHECK(mam::test::max_relative_error(gradient.conditional, numeric_conditional, fd_floor) <= fd_tolerance);
+  CHECK(entries_above_floor(gradient.conditional) > 20);
+  CHECK(gradient.log_z == Approx(numerical_log_z_derivative(model, loss)).epsilon(1e-7).margin(1e-9));
+}
+
 }  // namespace
 
 TEST_CASE("ao_arm_loss: conditional gradient matches finite differences of its value", "[loss]") {
@@ -182,21 +195,7 @@ TEST_CASE("self_consistency_loss: gradients of both networks and log_z match fin
                              value.anchor_error * value.anchor_error)
                           .epsilon(1e-14));
 
-  const Vector<double> numeric_marginal =
-      numerical_gradient(loss, model.marginal().parameters());
-  CHECK(mam::test::max_relative_error(gradient.marginal, numeric_marginal, fd_floor) <= fd_tolerance);
-  CHECK(entries_above_floor(gradient.marginal) > gradient.marginal.size() / 4);
-
-  const Vector<double> numeric_conditional =
-      numerical_gradient(loss, model.conditional().parameters());
-  CHECK(mam::test::max_relative_error(gradient.conditional, numeric_conditional, fd_floor) <=
-        fd_tolerance);
-  // Only the K logits of one position per sample get a gradient: the head's other rows are
-  // untouched, but the rest of the network is.
-  CHECK(entries_above_floor(gradient.conditional) > 20);
-
-  const double numeric_log_z = numerical_log_z_derivative(model, loss);
-  CHECK(gradient.log_z == Approx(numeric_log_z).epsilon(1e-7).margin(1e-9));
+  check_all_gradients(model, loss, gradient);
   CHECK(gradient.log_z == Approx(-2.0 * value.anchor_error).epsilon(1e-14));
   CHECK(std::abs(gradient.log_z) > 1e-2);
 }
@@ -351,19 +350,7 @@ TEST_CASE("energy_loss (matching): gradients of both networks and log_z match fi
   CHECK(value.consistency.loss == Approx(sc.loss).epsilon(1e-13));
   CHECK(value.loss == Approx(value.objective + sc.loss).epsilon(1e-13));
 
-  const Vector<double> numeric_marginal =
-      numerical_gradient(loss, model.marginal().parameters());
-  CHECK(mam::test::max_relative_error(gradient.marginal, numeric_marginal, fd_floor) <= fd_tolerance);
-  CHECK(entries_above_floor(gradient.marginal) > gradient.marginal.size() / 4);
-
-  const Vector<double> numeric_conditional =
-      numerical_gradient(loss, model.conditional().parameters());
-  CHECK(mam::test::max_relative_error(gradient.conditional, numeric_conditional, fd_floor) <=
-        fd_tolerance);
-  CHECK(entries_above_floor(gradient.conditional) > 20);
-
-  const double numeric_log_z = numerical_log_z_derivative(model, loss);
-  CHECK(gradient.log_z == Approx(numeric_log_z).epsilon(1e-7).margin(1e-9));
+  check_all_gradients(model, loss, gradient);
   CHECK(std::abs(gradient.log_z) > 1e-2);
 }
 
