@@ -104,17 +104,28 @@ void register_shape(Suite& suite, const Shape& s, int threads) {
                    "marginal_mlp_forward" + suffix, 0.8, true, static_cast<double>(s.layers - 1)});
 }
 
+// One input layer with initialized parameters and a batch of codes, the same for both sides
+// of the comparison.
+struct OneHotProblem {
+  OneHotInput<float> layer;
+  Vector<float> params;
+  CodeMatrix codes;
+
+  explicit OneHotProblem(const Shape& s) : layer(s.d, s.k, s.hidden), params(layer.num_parameters()) {
+    Rng rng(5);
+    layer.initialize(params, rng);
+    codes = random_codes(s, rng);
+  }
+};
+
 // The one-hot input layer: gather vs building the one-hot matrix and multiplying it densely
 // (what the reference does: one_hot(x).flatten() then nn.Linear).
 void register_one_hot(Suite& suite, const Shape& s, int threads, double target) {
   const std::string suffix = "/" + s.tag() + "/threads:" + std::to_string(threads);
   suite.add("one_hot_gather" + suffix, [=](benchmark::State& state) {
     set_num_threads(threads);
-    Rng rng(5);
-    const OneHotInput<float> layer(s.d, s.k, s.hidden);
-    Vector<float> params(layer.num_parameters());
-    layer.initialize(params, rng);
-    const CodeMatrix codes = random_codes(s, rng);
+    const OneHotProblem problem(s);
+    const auto& [layer, params, codes] = problem;
     Matrix<float> y;
     for (auto _ : state) {
       layer.forward(params, codes, y);
@@ -124,11 +135,8 @@ void register_one_hot(Suite& suite, const Shape& s, int threads, double target) 
   });
   suite.add("one_hot_dense" + suffix, [=](benchmark::State& state) {
     set_num_threads(threads);
-    Rng rng(5);
-    const OneHotInput<float> layer(s.d, s.k, s.hidden);
-    Vector<float> params(layer.num_parameters());
-    layer.initialize(params, rng);
-    const CodeMatrix codes = random_codes(s, rng);
+    const OneHotProblem problem(s);
+    const auto& [layer, params, codes] = problem;
     const Matrix<float> w = layer.dense_weight(params);
     Matrix<float> x(layer.in_features(), s.batch), y(s.hidden, s.batch);
     for (auto _ : state) {
