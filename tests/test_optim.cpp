@@ -2,6 +2,7 @@
 
 #include <mam/optim/adam.hpp>
 #include <mam/optim/clip.hpp>
+#include <mam/optim/parameter_average.hpp>
 #include <mam/optim/schedule.hpp>
 
 using mam::Vector;
@@ -13,7 +14,57 @@ Vector<double> vec(std::initializer_list<double> values) {
   for (double x : values) v[i++] = x;
   return v;
 }
+// The parts of a model ParameterAverage touches: two flat parameter vectors and log Z.
+struct FakeNetwork {
+  Vector<double> values;
+  const Vector<double>& parameters() const { return values; }
+  void set_parameters(const Vector<double>& v) { values = v; }
+};
+struct FakeModel {
+  FakeNetwork theta, phi;
+  double z = 0.0;
+  const FakeNetwork& marginal() const { return theta; }
+  const FakeNetwork& conditional() const { return phi; }
+  FakeNetwork& marginal() { return theta; }
+  FakeNetwork& conditional() { return phi; }
+  double log_z() const { return z; }
+  void set_log_z(double value) { z = value; }
+};
 }  // namespace
+
+TEST_CASE("ParameterAverage follows the warmed-up exponential average", "[optim]") {
+  mam::ParameterAverage<double> average(0.2);
+  FakeModel model{{vec({1.0, -1.0})}, {vec({3.0})}, 1.0};
+  average.update(model);  // t = 1: a copy
+  CHECK(average.marginal() == vec({1.0, -1.0}));
+  model.theta.values = vec({2.0, 0.0});
+  model.phi.values = vec({5.0});
+  model.z = 2.0;
+  average.update(model);  // t = 2: keep min(0.2, 2/11) = 2/11
+  const double keep2 = 2.0 / 11.0;
+  CHECK(average.marginal()[0] == Approx(keep2 * 1.0 + (1 - keep2) * 2.0).epsilon(1e-15));
+  CHECK(average.marginal()[1] == Approx(keep2 * -1.0).epsilon(1e-15));
+  CHECK(average.conditional()[0] == Approx(keep2 * 3.0 + (1 - keep2) * 5.0).epsilon(1e-15));
+  model.theta.values = vec({4.0, 4.0});
+  average.update(model);  // t = 3: keep min(0.2, 3/12) = 0.2
+  const double first = keep2 * 1.0 + (1 - keep2) * 2.0;
+  CHECK(average.marginal()[0] == Approx(0.2 * first + 0.8 * 4.0).epsilon(1e-15));
+  CHECK(average.log_z() == Approx(0.2 * (keep2 * 1.0 + (1 - keep2) * 2.0) + 0.8 * 2.0).epsilon(1e-15));
+  CHECK(average.count() == 3);
+
+  FakeModel target{{vec({0.0, 0.0})}, {vec({0.0})}, 0.0};
+  average.copy_to(target);
+  CHECK(target.theta.values == average.marginal());
+  CHECK(target.phi.values == average.conditional());
+  CHECK(target.z == average.log_z());
+
+  CHECK_THROWS_AS(mam::ParameterAverage<double>(1.0), mam::value_error);
+  CHECK_THROWS_AS(mam::ParameterAverage<double>(-0.1), mam::value_error);
+  CHECK_THROWS_AS(mam::ParameterAverage<double>(0.5).copy_to(target), mam::value_error);  // nothing averaged yet
+  FakeModel other{{vec({1.0})}, {vec({3.0})}, 1.0};  // another architecture
+  CHECK_THROWS_AS(average.update(other), mam::shape_error);
+  CHECK(average.count() == 3);  // a refused update changes nothing
+}
 
 TEST_CASE("Adam reproduces a hand-computed sequence of steps", "[optim]") {
   // Expected values from the textbook update m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps),

@@ -222,6 +222,7 @@ TEST_CASE("trainers resume from a checkpoint bit-identically", "[training][deter
     for (Index i = 0; i < 4; ++i) data(i, c) = static_cast<mam::Code>(data_rng.uniform_int(2));
   mam::TrainerOptions options;
   options.batch_size = 16;  // 40 samples: batches cross epoch boundaries
+  options.average_decay = 0.9;  // the parameter average is part of the state
 
   // Trains 12 steps with a save after 5; or loads that save into a freshly built trainer of
   // a different model and trains to 12. Returns the final parameters and sample buffer.
@@ -240,19 +241,24 @@ TEST_CASE("trainers resume from a checkpoint bit-identically", "[training][deter
       }
     };
     CodeMatrix buffer;
+    Model averaged = model;
     if (kind == "conditional") {
       mam::ConditionalTrainer<Model> trainer(model, data, options, 5);
       train(trainer);
+      trainer.average()->copy_to(averaged);
     } else if (kind == "marginal") {
       mam::MarginalTrainer<Model> trainer(model, data, {options, 0.5, 2}, 5);
       train(trainer);
       buffer = trainer.buffer();
+      trainer.average()->copy_to(averaged);
     } else {
       mam::EnergyTrainer<Model> trainer(model, log_f, {options, mam::EnergyObjective::matching, 1.0, 2, 0}, 5);
       train(trainer);
       buffer = trainer.buffer();
+      trainer.average()->copy_to(averaged);
     }
-    return std::make_tuple(model.marginal().parameters(), model.conditional().parameters(), model.log_z(), buffer);
+    return std::make_tuple(model.marginal().parameters(), model.conditional().parameters(), model.log_z(), buffer,
+                           averaged.marginal().parameters(), averaged.conditional().parameters(), averaged.log_z());
   };
   for (const std::string kind : {"conditional", "marginal", "energy"}) {
     INFO(kind << " trainer");
@@ -262,6 +268,11 @@ TEST_CASE("trainers resume from a checkpoint bit-identically", "[training][deter
     CHECK(std::get<1>(resumed) == std::get<1>(straight));
     CHECK(std::get<2>(resumed) == std::get<2>(straight));
     CHECK(std::get<3>(resumed) == std::get<3>(straight));
+    CHECK(std::get<4>(resumed) == std::get<4>(straight));
+    CHECK(std::get<5>(resumed) == std::get<5>(straight));
+    CHECK(std::get<6>(resumed) == std::get<6>(straight));
+    // The average is not the last iterate (of the network this trainer trains).
+    CHECK((std::get<4>(straight) != std::get<0>(straight) || std::get<5>(straight) != std::get<1>(straight)));
   }
   // A trainer of another kind refuses the file.
   Rng rng(1);

@@ -36,6 +36,8 @@ class ConditionalTrainer {
   long steps() const { return core_.steps(); }
   Rng& rng() { return core_.rng(); }
   Adam<Scalar>& optimizer() { return core_.optimizer(); }
+  /// The parameter average (TrainerOptions::average_decay), or null when off.
+  const ParameterAverage<Scalar>* average() const { return core_.average(); }
 
   /// Saves model, optimizer, RNG, step count and the position in the data's epoch.
   void save(const std::string& path) const { core_.save(path, kind, nullptr, &batcher_); }

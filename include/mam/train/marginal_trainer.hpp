@@ -63,6 +63,8 @@ class MarginalTrainer {
   const CodeMatrix& buffer() const { return buffer_; }
   Rng& rng() { return core_.rng(); }
   Adam<Scalar>& optimizer() { return core_.optimizer(); }
+  /// The parameter average (TrainerOptions::average_decay), or null when off.
+  const ParameterAverage<Scalar>* average() const { return core_.average(); }
 
   /// Saves model, optimizer, RNG, step count, the on-policy buffer and the data position.
   void save(const std::string& path) const { core_.save(path, kind, &buffer_, &batcher_); }

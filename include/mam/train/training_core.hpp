@@ -17,6 +17,7 @@
 #include "mam/model/gradient.hpp"
 #include "mam/model/workspace.hpp"
 #include "mam/optim/adam.hpp"
+#include "mam/optim/parameter_average.hpp"
 
 namespace mam {
 
@@ -26,6 +27,9 @@ struct TrainerOptions {
   AdamOptions conditional_adam{};  ///< phi's optimizer
   double log_z_learning_rate = 1e-2;  ///< used where log Z is learned (matching objective)
   double clip_norm = 0.0;          ///< global gradient-norm clipping per update; 0 = off
+  /// Keep an exponential moving average of the parameters (see ParameterAverage) with this
+  /// decay, e.g. 0.999; 0 = off. Evaluate and sample with it: trainer.average()->copy_to(model).
+  double average_decay = 0.0;
 };
 
 /// What one training step measured. Quantities a trainer does not compute are NaN.
@@ -68,6 +72,9 @@ class TrainingCore {
     const char* function = "mam::Trainer";
     require<value_error>(options.batch_size >= 2, function, "batch_size >= 2", options.batch_size);
     require<value_error>(options.clip_norm >= 0.0, function, "clip_norm >= 0 (0 = off)", options.clip_norm);
+    require<value_error>(options.average_decay >= 0.0 && options.average_decay < 1.0, function,
+                         "average_decay in [0, 1) (0 = off)", options.average_decay);
+    if (options.average_decay > 0.0) average_.emplace(options.average_decay);
     adam_.add_group(model.marginal().num_parameters(), options.marginal_adam);
     adam_.add_group(model.conditional().num_parameters(), options.conditional_adam);
     AdamOptions log_z = options.marginal_adam;
@@ -83,6 +90,8 @@ class TrainingCore {
   Adam<Scalar>& optimizer() { return adam_; }
   Workspace<Model>& workspace() { return workspace_; }
   long steps() const { return steps_; }
+  /// The parameter average, or null when TrainerOptions::average_decay is 0.
+  const ParameterAverage<Scalar>* average() const { return average_ ? &*average_ : nullptr; }
 
   /// Checks `loss` and the gradients of `parts`, clips them, updates those parts and counts
   /// the step. A NaN or infinity stops training with an error naming the step and the
@@ -120,6 +129,7 @@ class TrainingCore {
       adam_.step(log_z_group, log_z, Vector<Scalar>::Constant(1, static_cast<Scalar>(gradient_.log_z)));
       model_.set_log_z(static_cast<double>(log_z[0]));
     }
+    if (average_) average_->update(model_);
     steps_ = step;
     report.step = step;
     report.loss = loss;
@@ -141,6 +151,13 @@ class TrainingCore {
     io::detail::append_adam(adam_, checkpoint);
     io::detail::append_rng(rng_, checkpoint.integers.emplace_back());
     checkpoint.integers.push_back({"trainer.steps", {static_cast<std::uint64_t>(steps_)}});
+    if (average_ && average_->count() > 0) {
+      checkpoint.optimizer_state.push_back({"average.marginal", average_->marginal()});
+      checkpoint.optimizer_state.push_back({"average.conditional", average_->conditional()});
+      checkpoint.optimizer_state.push_back(
+          {"average.log_z", Vector<Scalar>::Constant(1, static_cast<Scalar>(average_->log_z()))});
+      checkpoint.integers.push_back({"average.count", {static_cast<std::uint64_t>(average_->count())}});
+    }
     return checkpoint;
   }
 
@@ -156,10 +173,12 @@ class TrainingCore {
       throw format_error(concat(function, ": '", path, "' holds no step count"));
     Adam<Scalar> adam = adam_;  // restore into a copy: validation may still fail
     io::detail::restore_adam(function, path, checkpoint, adam);
-    return [this, restore_model, rng_state, adam, step = static_cast<long>(steps->values[0])]() mutable {
+    std::optional<ParameterAverage<Scalar>> average = stored_average(function, path, checkpoint);
+    return [this, restore_model, rng_state, adam, average, step = static_cast<long>(steps->values[0])]() mutable {
       restore_model(model_);
       adam_ = std::move(adam);
       rng_.set_state(rng_state);
+      average_ = std::move(average);
       steps_ = step;
     };
   }
@@ -178,12 +197,38 @@ class TrainingCore {
   static constexpr std::size_t log_z_group = ParameterGroup::log_z;
 
  private:
+  /// The average a checkpoint holds, validated; a fresh one (restarting from the restored
+  /// parameters) if it holds none; none if averaging is off.
+  std::optional<ParameterAverage<Scalar>> stored_average(const char* function, const std::string& path,
+                                                         const io::Checkpoint<Scalar>& checkpoint) const {
+    if (!average_) return std::nullopt;
+    ParameterAverage<Scalar> average(options_.average_decay);
+    const auto* count = io::detail::find_named(checkpoint.integers, "average.count");
+    if (count == nullptr) return average;
+    const auto* marginal = io::detail::find_named(checkpoint.optimizer_state, "average.marginal");
+    const auto* conditional = io::detail::find_named(checkpoint.optimizer_state, "average.conditional");
+    const auto* log_z = io::detail::find_named(checkpoint.optimizer_state, "average.log_z");
+    if (count->values.size() != 1 || marginal == nullptr || conditional == nullptr || log_z == nullptr ||
+        log_z->values.size() != 1)
+      throw format_error(concat(function, ": '", path, "' holds an incomplete parameter average"));
+    if (marginal->values.size() != model_.marginal().num_parameters() ||
+        conditional->values.size() != model_.conditional().num_parameters())
+      throw architecture_error(concat(function, ": '", path, "': the parameter average has ", marginal->values.size(),
+                                      " + ", conditional->values.size(), " values, expected ",
+                                      model_.marginal().num_parameters(), " + ",
+                                      model_.conditional().num_parameters()));
+    average.set_state(marginal->values, conditional->values, static_cast<double>(log_z->values[0]),
+                      static_cast<long>(count->values[0]));
+    return average;
+  }
+
   Model& model_;
   TrainerOptions options_;
   Rng rng_;
   ModelGradient<Scalar> gradient_;
   Adam<Scalar> adam_;
   Workspace<Model> workspace_;
+  std::optional<ParameterAverage<Scalar>> average_;
   long steps_ = 0;
 };
 
