@@ -1,17 +1,22 @@
 // mam_ising: energy-based training of a marginalization model on the Ising model of the
-// MaM paper (an L x L torus, log f(s) = s^T (sigma A) s + b sum(s), s = 2x - 1), with the
-// exact answers the paper did not have: log Z, entropy and mean log f from a column transfer
-// matrix, and ground-truth samples from long Gibbs runs (cached in the output directory).
+// MaM paper (an L x L torus, log f(s) = s^T (sigma A) s + b sum(s), s = 2x - 1) or, with
+// --potts K, on a K-state Potts model of the same lattice (log f = sum_edges J [x_i = x_j]
+// + h sum_i [x_i = 0]), with the exact answers the paper did not have: log Z, entropy and
+// mean log f from a column transfer matrix, and ground-truth samples from long Gibbs runs
+// (cached in the output directory).
 //
 // Prints a progress bar while training and, at the end, the NLL of held-out Gibbs samples in
 // bits per dimension by the marginal net (one pass) and by the chain rule (D passes), the
 // exact entropy floor, the reverse KL with the exact log Z and the measured marginal-vs-chain
-// speed-up; writes a CSV log, PNG pictures, a checkpoint, and one JSON line last.
+// speed-up; writes a CSV log, PNG pictures, a checkpoint, and one JSON line last. With
+// --average (the default) everything after training uses the exponential moving average of
+// the parameters, which REINFORCE's noisy steps leave better than the last iterate.
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <numeric>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,6 +25,7 @@
 
 #include <mam/energy/gibbs.hpp>
 #include <mam/energy/ising.hpp>
+#include <mam/energy/potts.hpp>
 #include <mam/energy/transfer_matrix.hpp>
 #include <mam/io/model_checkpoint.hpp>
 #include <mam/mam.hpp>
@@ -36,32 +42,43 @@ namespace ex = mam::examples;
 
 struct Options {
   int side = 10;
-  double sigma = 0.1, field = 0.2;
+  int potts = 0;  // K >= 3: Potts model; 0: Ising
+  double sigma = 0.1, field = 0.2, coupling = 0.5;
   int hidden = 512, layers = 4, batch = 256, gibbs_steps = 4;
-  double learning_rate = 1e-3, alpha = 1.0, clip = 0.0, final_lr_fraction = 1.0;
+  std::string activation = "leaky_relu";
+  double learning_rate = 1e-3, alpha = 1.0, clip = 0.0, final_lr_fraction = 1.0, average = 0.999;
   double minutes = 6.5;
   long steps = 0;  // 0: train for `minutes`
   int threads = 2;
   std::uint64_t seed = 0;
   std::string out = "out/ising", resume;
-  long test_samples = 2000, burn_in_sweeps = 10000, thinning = 10;
+  long test_samples = 2000, burn_in_sweeps = 10000;
   long log_every = 50, checkpoint_every = 1000;
 };
 
+/// Names and parameters of the target, for the ground-truth cache and the outputs.
+std::string target_name(const Options& o) {
+  std::ostringstream name;
+  if (o.potts >= 3)
+    name << "potts" << o.potts << "_L" << o.side << "_J" << o.coupling << "_h" << o.field;
+  else
+    name << "ising_L" << o.side << "_sigma" << o.sigma << "_b" << o.field;
+  return name.str();
+}
+
 /// Ground-truth samples: read from the cache if its parameters match, else drawn by Gibbs
 /// sampling (one sample per chain after burn-in) and cached.
-mam::CodeMatrix ground_truth(const mam::IsingModel& ising, const Options& o) {
+template <class Target>
+mam::CodeMatrix ground_truth(const Target& target, const Options& o) {
   std::ostringstream name;
-  name << o.out << "/gibbs_L" << o.side << "_sigma" << o.sigma << "_b" << o.field << "_n" << o.test_samples
-       << "_burn" << o.burn_in_sweeps << "_seed" << o.seed << ".ckpt";
-  const mam::io::KeyValues parameters{{"side", std::to_string(o.side)},
-                                      {"sigma", std::to_string(o.sigma)},
-                                      {"field", std::to_string(o.field)},
+  name << o.out << "/gibbs_" << target_name(o) << "_n" << o.test_samples << "_burn" << o.burn_in_sweeps << "_seed"
+       << o.seed << ".ckpt";
+  const mam::io::KeyValues parameters{{"target", target_name(o)},
                                       {"samples", std::to_string(o.test_samples)},
                                       {"burn_in_sweeps", std::to_string(o.burn_in_sweeps)},
                                       {"seed", std::to_string(o.seed)}};
   const std::string path = name.str();
-  const auto d = static_cast<mam::Index>(o.side * o.side);
+  const mam::Index d = target.num_variables();
   if (std::filesystem::exists(path)) {
     const auto cached = mam::io::load_checkpoint<double>(path);
     if (cached.metadata == parameters && cached.integers.size() == 1 &&
@@ -69,13 +86,14 @@ mam::CodeMatrix ground_truth(const mam::IsingModel& ising, const Options& o) {
       mam::CodeMatrix samples(d, o.test_samples);
       for (mam::Index j = 0; j < samples.size(); ++j)
         samples.data()[j] = static_cast<mam::Code>(cached.integers[0].values[static_cast<std::size_t>(j)]);
+      mam::validate_codes(samples, d, target.num_values(), "mam_ising: ground-truth cache");
       std::fprintf(stderr, "ground truth: %ld Gibbs samples from the cache %s\n", o.test_samples, path.c_str());
       return samples;
     }
   }
   const auto start = std::chrono::steady_clock::now();
   mam::Rng rng(o.seed + 1000003);
-  const mam::CodeMatrix samples = mam::gibbs_sample(ising, o.test_samples, o.burn_in_sweeps, 1, 1, rng);
+  const mam::CodeMatrix samples = mam::gibbs_sample(target, o.test_samples, o.burn_in_sweeps, 1, 1, rng);
   mam::io::Checkpoint<double> cache;
   cache.architecture = {{"kind", "gibbs_samples"}};
   cache.integers.push_back({"samples", std::vector<std::uint64_t>(samples.data(), samples.data() + samples.size())});
@@ -98,23 +116,183 @@ double batched_mean(const mam::CodeMatrix& x, mam::Index batch, F&& f) {
   return sum / static_cast<double>(x.cols());
 }
 
+/// Seconds `f` takes.
+template <class F>
+double seconds_of(F&& f) {
+  const auto start = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// The column transfer matrix is exact up to K^L = mam::max_transfer_states column states.
+bool transfer_matrix_fits(int side, int num_values) {
+  double states = 1.0;
+  for (int r = 0; r < side; ++r) states *= num_values;
+  return states <= static_cast<double>(mam::max_transfer_states);
+}
+
 volatile std::sig_atomic_t interrupted = 0;
 void on_signal(int) { interrupted = 1; }
+
+/// Trains on `target`, evaluates against its exact answers and Gibbs samples, writes the
+/// outputs; returns the exit code.
+template <class Target>
+int train_and_evaluate(const Target& target, const Options& o) {
+  const mam::Index d = target.num_variables();
+  const mam::Index k = target.num_values();
+  const double bits = static_cast<double>(d) * std::log(2.0);  // nats -> bits per dimension
+
+  // Exact answers (transfer matrix) where the width allows.
+  const bool exact = transfer_matrix_fits(o.side, static_cast<int>(k));
+  mam::ExactAnswers answers{};
+  if (exact) answers = mam::exact_answers(target);
+  const mam::CodeMatrix test = ground_truth(target, o);
+
+  mam::Rng rng(o.seed);
+  Model model =
+      mam::make_residual_model<float>(d, k, o.hidden, o.layers, rng, mam::activation_from_string(o.activation));
+  mam::EnergyTrainerOptions options;
+  options.trainer.batch_size = o.batch;
+  options.trainer.marginal_adam.learning_rate = o.learning_rate;
+  options.trainer.conditional_adam.learning_rate = o.learning_rate;
+  options.trainer.clip_norm = o.clip;
+  options.trainer.average_decay = o.average;
+  options.alpha = o.alpha;
+  options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, d);
+  mam::EnergyTrainer<Model, Target> trainer(model, target, options, o.seed + 1);
+  if (!o.resume.empty()) trainer.load(o.resume);
+  const std::string checkpoint = o.out + "/trainer.ckpt";
+
+  // Training with a live progress bar and a CSV log of every metric.
+  std::ostringstream csv;
+  csv << "step,seconds,loss,consistency,anchor_error,reverse_kl_estimate,nll_bpd_marginal\n";
+  std::vector<double> curve_step, curve_kl, curve_nll;
+  const mam::CodeMatrix monitor = test.leftCols(std::min<mam::Index>(256, test.cols()));
+  ex::ProgressBar progress("training");
+  const double budget = o.minutes * 60.0;
+  mam::StepReport report;
+  const long first_step = trainer.steps();
+  while (!interrupted) {
+    const double fraction = o.steps > 0 ? static_cast<double>(trainer.steps() - first_step) / static_cast<double>(o.steps)
+                                        : progress.seconds() / budget;
+    if (fraction >= 1.0) break;
+    // Cosine decay over the run (steps or time): REINFORCE gradients are noisy, and a
+    // falling rate averages the noise out at the end.
+    const double decay = o.final_lr_fraction + (1.0 - o.final_lr_fraction) * 0.5 * (1.0 + std::cos(M_PI * fraction));
+    trainer.optimizer().set_learning_rate(mam::ParameterGroup::marginal, o.learning_rate * decay);
+    trainer.optimizer().set_learning_rate(mam::ParameterGroup::conditional, o.learning_rate * decay);
+    report = trainer.step();
+    if (report.step % o.log_every == 0) {
+      const double nll = -model.log_marginal(monitor).mean() / bits;
+      const double kl = exact ? report.mean_log_ratio + answers.log_z : std::nan("");
+      csv << report.step << ',' << progress.seconds() << ',' << report.loss << ',' << report.consistency << ','
+          << report.anchor_error << ',' << kl << ',' << nll << '\n';
+      curve_step.push_back(static_cast<double>(report.step));
+      curve_kl.push_back(kl);
+      curve_nll.push_back(nll);
+      char metrics[160];
+      std::snprintf(metrics, sizeof metrics, "step %ld  loss %.3f  self-consistency %.2e  KL~%.3f  NLL %.4f bpd",
+                    report.step, report.loss, report.consistency, kl, nll);
+      progress.update(fraction, metrics);
+    }
+    if (report.step % o.checkpoint_every == 0) trainer.save(checkpoint);
+  }
+  const double train_seconds = progress.seconds();
+  progress.finish();
+  trainer.save(checkpoint);  // also on SIGINT/SIGTERM
+  ex::write_text_atomically(o.out + "/training.csv", csv.str());
+  if (interrupted) {
+    std::fprintf(stderr, "interrupted: checkpoint written to %s (continue with --resume)\n", checkpoint.c_str());
+    return 130;
+  }
+
+  // Evaluation against the ground truth, with the averaged parameters when averaging.
+  const mam::Index eval_batch = 256;
+  auto log_marginal = [&](const auto& x) { return model.log_marginal(x); };
+  const double nll_last_iterate = -batched_mean(test, eval_batch, log_marginal) / bits;
+  if (trainer.average() != nullptr && trainer.average()->count() > 0) trainer.average()->copy_to(model);
+  double nll_marginal = 0.0, nll_chain = 0.0;
+  const double marginal_seconds = seconds_of([&] { nll_marginal = -batched_mean(test, eval_batch, log_marginal) / bits; });
+  mam::Rng eval_rng(o.seed + 2);
+  const double chain_seconds = seconds_of([&] {
+    nll_chain = -batched_mean(test, eval_batch, [&](const auto& x) { return model.log_likelihood_chain(x, 1, eval_rng); }) / bits;
+  });
+
+  // Reverse KL of the model's sampler, exactly: draw with one fixed order and score with the
+  // same order's chain rule, E_q[log q(x) - log f(x)] + log Z >= 0. Next to it the paper's
+  // estimate, which scores the same samples by the marginal net.
+  std::vector<mam::Index> order(static_cast<std::size_t>(d));
+  std::iota(order.begin(), order.end(), mam::Index{0});
+  const mam::CodeMatrix model_samples = mam::sample_ancestral(model, std::min<mam::Index>(test.cols(), 2000), order, eval_rng);
+  const double sampler_log_ratio = batched_mean(model_samples, eval_batch, [&](const auto& x) {
+    const mam::Orders batch_orders(static_cast<std::size_t>(x.cols()), order);
+    return mam::Vector<double>(model.log_likelihood_chain(x, batch_orders) - target.log_f(x));
+  });
+  const double marginal_log_ratio = batched_mean(model_samples, eval_batch, [&](const auto& x) {
+    return mam::Vector<double>(model.log_marginal(x) - target.log_f(x));
+  });
+  const double nan = std::nan("");
+  const double reverse_kl = exact ? sampler_log_ratio + answers.log_z : nan;
+  const double reverse_kl_marginal = exact ? marginal_log_ratio + answers.log_z : nan;
+  const double entropy_floor = exact ? answers.entropy / bits : nan;
+
+  // Pictures: model samples next to Gibbs samples; training curves.
+  const int cell = 4, tiles = 8, tile = o.side * cell + cell;
+  ex::Canvas grid(2 * tiles * tile + 3 * tile, tiles * tile + 40);
+  grid.text(tile, 8, "MaM samples", {0, 0, 0});
+  grid.text(tiles * tile + 2 * tile, 8, "Gibbs samples", {0, 0, 0});
+  ex::draw_lattices(grid, model_samples.leftCols(tiles * tiles), o.side, static_cast<int>(k), tiles, cell, tile, 32);
+  ex::draw_lattices(grid, test.leftCols(tiles * tiles), o.side, static_cast<int>(k), tiles, cell,
+                    tiles * tile + 2 * tile, 32);
+  grid.save_png(o.out + "/samples.png");
+  std::vector<ex::Series> series{{"NLL (bits/dim)", curve_step, curve_nll, {200, 30, 30}}};
+  if (exact) series.push_back({"reverse KL estimate (nats)", curve_step, curve_kl, {30, 30, 200}});
+  ex::line_plot("mam_ising training", "step", series).save_png(o.out + "/training.png");
+  mam::io::save_model(o.out + "/model.ckpt", model,
+                      {{"example", "ising"}, {"target", target_name(o)}, {"seed", std::to_string(o.seed)}});
+
+  std::printf("NLL of %ld Gibbs samples: %.4f bits/dim by the marginal net (1 pass), %.4f by the chain rule (%ld passes)%s\n",
+              static_cast<long>(test.cols()), nll_marginal, nll_chain, static_cast<long>(d),
+              trainer.average() != nullptr ? " with averaged parameters" : "");
+  if (trainer.average() != nullptr)
+    std::printf("the last iterate (not averaged): %.4f bits/dim by the marginal net\n", nll_last_iterate);
+  if (exact)
+    std::printf("exact: log Z = %.6f, entropy floor %.4f bits/dim; reverse KL of the sampler %.4f nats "
+                "(%.4f scoring its samples by the marginal net)\n",
+                answers.log_z, entropy_floor, reverse_kl, reverse_kl_marginal);
+  std::printf("marginal inference %.3f s vs chain rule %.3f s: speed-up %.1fx\n", marginal_seconds, chain_seconds,
+              chain_seconds / marginal_seconds);
+  std::printf("{\"nll_bpd_marginal\": %.6f, \"nll_bpd_chain\": %.6f, \"nll_bpd_marginal_last_iterate\": %.6f, "
+              "\"entropy_floor_bpd\": %.6f, \"log_z_exact\": %.6f, \"reverse_kl_nats\": %.6f, "
+              "\"reverse_kl_marginal_nats\": %.6f, \"speedup\": %.2f, \"steps\": %ld, \"train_seconds\": %.1f, "
+              "\"target\": \"%s\", \"seed\": %llu}\n",
+              nll_marginal, nll_chain, nll_last_iterate, entropy_floor, exact ? answers.log_z : nan, reverse_kl,
+              reverse_kl_marginal, chain_seconds / marginal_seconds, trainer.steps(), train_seconds,
+              target_name(o).c_str(), static_cast<unsigned long long>(o.seed));
+  return 0;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"mam_ising: energy-based MaM training on an Ising torus, checked against exact answers"};
+  CLI::App app{"mam_ising: energy-based MaM training on an Ising (or Potts) torus, checked against exact answers"};
   Options o;
   app.add_option("--side", o.side, "lattice side L (L x L torus)")->check(CLI::Range(3, 64));
-  app.add_option("--sigma", o.sigma, "coupling scale sigma (each edge carries 2 sigma)");
-  app.add_option("--field", o.field, "external field b");
+  app.add_option("--sigma", o.sigma, "Ising coupling scale sigma (each edge carries 2 sigma)");
+  app.add_option("--field", o.field, "external field: b (Ising) or h on value 0 (Potts)");
+  app.add_option("--potts", o.potts, "train on a K-state Potts model instead (K >= 3; 0 = Ising)")
+      ->check(CLI::Range(0, 64) & !CLI::Range(1, 2));
+  app.add_option("--coupling", o.coupling, "Potts coupling J per edge");
   app.add_option("--hidden", o.hidden, "hidden width of both networks")->check(CLI::PositiveNumber);
   app.add_option("--layers", o.layers, "layers of both networks")->check(CLI::PositiveNumber);
+  app.add_option("--activation", o.activation, "activation of both networks")
+      ->check(CLI::IsMember({"leaky_relu", "silu", "gelu"}));
   app.add_option("--batch", o.batch, "batch size (on-policy buffer)")->check(CLI::Range(2, 1 << 16));
   app.add_option("--lr", o.learning_rate, "peak Adam learning rate of both networks")->check(CLI::PositiveNumber);
   app.add_option("--final-lr", o.final_lr_fraction, "learning rate at the end as a fraction of --lr, cosine decay (1 = constant)")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--average", o.average, "decay of the parameter average used after training (0 = last iterate)")
+      ->check(CLI::Range(0.0, 0.999999));
   app.add_option("--alpha", o.alpha, "weight of self-consistency")->check(CLI::NonNegativeNumber);
   app.add_option("--gibbs-steps", o.gibbs_steps, "positions resampled per step (censor-and-resample)")
       ->check(CLI::PositiveNumber);
@@ -137,123 +315,10 @@ int main(int argc, char** argv) {
     mam::set_num_threads(o.threads);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    const mam::IsingModel ising{o.side, o.sigma, o.field};
-    const auto d = static_cast<mam::Index>(o.side * o.side);
-    const double bits = static_cast<double>(d) * std::log(2.0);  // nats -> bits per dimension
-
-    // Exact answers (transfer matrix) where the width allows.
-    bool exact = o.side <= 12;
-    mam::ExactAnswers answers{};
-    if (exact) answers = mam::exact_answers(ising);
-    const mam::CodeMatrix test = ground_truth(ising, o);
-
-    mam::Rng rng(o.seed);
-    Model model = mam::make_residual_model<float>(d, 2, o.hidden, o.layers, rng);
-    mam::EnergyTrainerOptions options;
-    options.trainer.batch_size = o.batch;
-    options.trainer.marginal_adam.learning_rate = o.learning_rate;
-    options.trainer.conditional_adam.learning_rate = o.learning_rate;
-    options.trainer.clip_norm = o.clip;
-    options.alpha = o.alpha;
-    options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, d);
-    mam::EnergyTrainer<Model, mam::IsingModel> trainer(model, ising, options, o.seed + 1);
-    if (!o.resume.empty()) trainer.load(o.resume);
-    const std::string checkpoint = o.out + "/trainer.ckpt";
-
-    // Training with a live progress bar and a CSV log of every metric.
-    std::ostringstream csv;
-    csv << "step,seconds,loss,consistency,anchor_error,reverse_kl_estimate,nll_bpd_marginal\n";
-    std::vector<double> curve_step, curve_kl, curve_nll, curve_consistency;
-    const mam::CodeMatrix monitor = test.leftCols(std::min<mam::Index>(256, test.cols()));
-    ex::ProgressBar progress("training");
-    const double budget = o.minutes * 60.0;
-    double train_seconds = 0.0;
-    mam::StepReport report;
-    const long first_step = trainer.steps();
-    while (!interrupted) {
-      const double elapsed = progress.seconds();
-      const double fraction = o.steps > 0 ? static_cast<double>(trainer.steps() - first_step) / static_cast<double>(o.steps)
-                                          : elapsed / budget;
-      if (fraction >= 1.0) break;
-      // Cosine decay over the run (steps or time): REINFORCE gradients are noisy, and a
-      // falling rate averages the noise out at the end.
-      const double decay = o.final_lr_fraction + (1.0 - o.final_lr_fraction) * 0.5 * (1.0 + std::cos(M_PI * fraction));
-      trainer.optimizer().set_learning_rate(mam::ParameterGroup::marginal, o.learning_rate * decay);
-      trainer.optimizer().set_learning_rate(mam::ParameterGroup::conditional, o.learning_rate * decay);
-      report = trainer.step();
-      if (report.step % o.log_every == 0) {
-        const double nll = -model.log_marginal(monitor).mean() / bits;
-        const double kl = exact ? report.mean_log_ratio + answers.log_z : std::nan("");
-        csv << report.step << ',' << progress.seconds() << ',' << report.loss << ',' << report.consistency << ','
-            << report.anchor_error << ',' << kl << ',' << nll << '\n';
-        curve_step.push_back(static_cast<double>(report.step));
-        curve_kl.push_back(kl);
-        curve_nll.push_back(nll);
-        curve_consistency.push_back(report.consistency);
-        char metrics[160];
-        std::snprintf(metrics, sizeof metrics, "step %ld  loss %.3f  self-consistency %.2e  KL~%.3f  NLL %.4f bpd",
-                      report.step, report.loss, report.consistency, kl, nll);
-        progress.update(fraction, metrics);
-      }
-      if (report.step % o.checkpoint_every == 0) trainer.save(checkpoint);
-    }
-    train_seconds = progress.seconds();
-    progress.finish();
-    trainer.save(checkpoint);  // also on SIGINT/SIGTERM
-    ex::write_text_atomically(o.out + "/training.csv", csv.str());
-    if (interrupted) {
-      std::fprintf(stderr, "interrupted: checkpoint written to %s (continue with --resume)\n", checkpoint.c_str());
-      return 130;
-    }
-
-    // Evaluation against the ground truth.
-    const mam::Index eval_batch = 256;
-    auto start = std::chrono::steady_clock::now();
-    const double nll_marginal = -batched_mean(test, eval_batch, [&](const auto& x) { return model.log_marginal(x); }) / bits;
-    const double marginal_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    mam::Rng eval_rng(o.seed + 2);
-    start = std::chrono::steady_clock::now();
-    const double nll_chain =
-        -batched_mean(test, eval_batch, [&](const auto& x) { return model.log_likelihood_chain(x, 1, eval_rng); }) / bits;
-    const double chain_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-    // Reverse KL E_p[log p - log f] + log Z over model samples, with log p by the marginal net.
-    const mam::CodeMatrix model_samples = mam::sample_ancestral(model, std::min<mam::Index>(test.cols(), 2000), eval_rng);
-    const double mean_log_ratio = batched_mean(model_samples, eval_batch, [&](const auto& x) {
-      return mam::Vector<double>(model.log_marginal(x) - ising.log_f(x));
-    });
-    const double reverse_kl = exact ? mean_log_ratio + answers.log_z : std::nan("");
-    const double entropy_floor = exact ? answers.entropy / bits : std::nan("");
-
-    // Pictures: model samples next to Gibbs samples; training curves.
-    const int cell = 4, tiles = 8, tile = o.side * cell + cell;
-    ex::Canvas grid(2 * tiles * tile + 3 * tile, tiles * tile + 40);
-    grid.text(tile, 8, "MaM samples", {0, 0, 0});
-    grid.text(tiles * tile + 2 * tile, 8, "Gibbs samples", {0, 0, 0});
-    ex::draw_lattices(grid, model_samples.leftCols(tiles * tiles), o.side, 2, tiles, cell, tile, 32);
-    ex::draw_lattices(grid, test.leftCols(tiles * tiles), o.side, 2, tiles, cell, tiles * tile + 2 * tile, 32);
-    grid.save_png(o.out + "/samples.png");
-    std::vector<ex::Series> series{{"NLL (bits/dim)", curve_step, curve_nll, {200, 30, 30}}};
-    if (exact) series.push_back({"reverse KL estimate (nats)", curve_step, curve_kl, {30, 30, 200}});
-    ex::line_plot("mam_ising training", "step", series).save_png(o.out + "/training.png");
-    mam::io::save_model(o.out + "/model.ckpt", model, {{"example", "ising"}, {"seed", std::to_string(o.seed)}});
-
-    std::printf("NLL of %ld Gibbs samples: %.4f bits/dim by the marginal net (1 pass), %.4f by the chain rule (%ld passes)\n",
-                static_cast<long>(test.cols()), nll_marginal, nll_chain, static_cast<long>(d));
-    if (exact)
-      std::printf("exact: log Z = %.6f, entropy floor %.4f bits/dim; reverse KL %.4f nats\n", answers.log_z,
-                  entropy_floor, reverse_kl);
-    std::printf("marginal inference %.3f s vs chain rule %.3f s: speed-up %.1fx\n", marginal_seconds, chain_seconds,
-                chain_seconds / marginal_seconds);
-    std::printf("{\"nll_bpd_marginal\": %.6f, \"nll_bpd_chain\": %.6f, \"entropy_floor_bpd\": %.6f, "
-                "\"log_z_exact\": %.6f, \"reverse_kl_nats\": %.6f, \"speedup\": %.2f, \"steps\": %ld, "
-                "\"train_seconds\": %.1f, \"side\": %d, \"seed\": %llu}\n",
-                nll_marginal, nll_chain, entropy_floor, exact ? answers.log_z : std::nan(""), reverse_kl,
-                chain_seconds / marginal_seconds, trainer.steps(), train_seconds, o.side,
-                static_cast<unsigned long long>(o.seed));
+    if (o.potts >= 3) return train_and_evaluate(mam::PottsModel{o.side, o.potts, o.coupling, o.field}, o);
+    return train_and_evaluate(mam::IsingModel{o.side, o.sigma, o.field}, o);
   } catch (const mam::error& e) {
     std::fprintf(stderr, "mam_ising: %s\n", e.what());
     return 1;
   }
-  return 0;
 }
