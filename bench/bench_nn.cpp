@@ -8,6 +8,7 @@
 #include <mam/nn/one_hot_input.hpp>
 #include <mam/nn/residual_mlp.hpp>
 
+#include "support/mam_operations.hpp"
 #include "support/shapes.hpp"
 #include "support/suite.hpp"
 
@@ -31,8 +32,7 @@ void set_rate_counters(benchmark::State& state, double flops_per_iteration, Inde
 
 void register_shape(Suite& suite, const Shape& s, int threads) {
   const std::string suffix = "/" + s.tag() + "/threads:" + std::to_string(threads);
-  const ResidualMLPConfig marginal_config{s.d, s.k, s.hidden, s.layers, 1};
-  const ResidualMLPConfig conditional_config{s.d, s.k, s.hidden, s.layers, s.d * s.k};
+  const ResidualMLPConfig marginal = marginal_config(s), conditional = conditional_config(s);
   const double dual_forward_flops = forward_flops(s, 1) + forward_flops(s, s.d * s.k);
 
   suite.add("eigen_gemm_HxH_times_HxB" + suffix, [=](benchmark::State& state) {
@@ -53,7 +53,7 @@ void register_shape(Suite& suite, const Shape& s, int threads) {
   suite.add("marginal_mlp_forward" + suffix, [=](benchmark::State& state) {
     set_num_threads(threads);
     Rng rng(2);
-    const ResidualMLP<float> net(marginal_config, rng);
+    const ResidualMLP<float> net(marginal, rng);
     const CodeMatrix codes = random_codes(s, rng);
     ResidualMLP<float>::Context context;
     for (auto _ : state) {
@@ -66,12 +66,12 @@ void register_shape(Suite& suite, const Shape& s, int threads) {
   suite.add("dual_mlp_forward" + suffix, [=](benchmark::State& state) {
     set_num_threads(threads);
     Rng rng(3);
-    const ResidualMLP<float> marginal(marginal_config, rng), conditional(conditional_config, rng);
+    const ResidualMLP<float> marginal_net(marginal, rng), conditional_net(conditional, rng);
     const CodeMatrix codes = random_codes(s, rng);
     ResidualMLP<float>::Context cm, cc;
     for (auto _ : state) {
-      marginal.forward(codes, cm);
-      conditional.forward(codes, cc);
+      marginal_net.forward(codes, cm);
+      conditional_net.forward(codes, cc);
       benchmark::DoNotOptimize(cm.output.data());
       benchmark::DoNotOptimize(cc.output.data());
     }
@@ -79,24 +79,7 @@ void register_shape(Suite& suite, const Shape& s, int threads) {
   });
 
   suite.add("dual_mlp_forward_backward" + suffix, [=](benchmark::State& state) {
-    set_num_threads(threads);
-    Rng rng(4);
-    const ResidualMLP<float> marginal(marginal_config, rng), conditional(conditional_config, rng);
-    const CodeMatrix codes = random_codes(s, rng);
-    const Matrix<float> d_marginal = Matrix<float>::Random(1, s.batch);
-    const Matrix<float> d_conditional = Matrix<float>::Random(s.d * s.k, s.batch);
-    Vector<float> g_marginal = marginal.zero_gradient(), g_conditional = conditional.zero_gradient();
-    ResidualMLP<float>::Context cm, cc;
-    for (auto _ : state) {
-      marginal.forward(codes, cm);
-      conditional.forward(codes, cc);
-      g_marginal.setZero();
-      g_conditional.setZero();
-      marginal.backward(cm, d_marginal, g_marginal);
-      conditional.backward(cc, d_conditional, g_conditional);
-      benchmark::DoNotOptimize(g_marginal.data());
-      benchmark::DoNotOptimize(g_conditional.data());
-    }
+    mam_dual_forward_backward(state, s, threads);
     set_rate_counters(state, 3.0 * dual_forward_flops, s.batch);  // backward ~ 2x forward
   });
 

@@ -3,6 +3,7 @@
 // them that are printed after the run. Ratios within one process are what we report: the
 // machine is shared and noisy, absolute times are not comparable across runs.
 
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <set>
@@ -64,5 +65,24 @@ class RecordingReporter : public benchmark::ConsoleReporter {
   std::map<std::string, double> seconds_;
   std::set<std::string> medians_;
 };
+
+/// Prints every ratio of `suite` whose two benchmarks ran (a filter may have skipped some),
+/// with its target and whether the run met it.
+inline void print_ratios(const Suite& suite, const RecordingReporter& reporter) {
+  const auto& times = reporter.times();
+  std::printf("\n%-66s %10s %10s\n", "ratio (same process)", "value", "target");
+  for (const auto& ratio : suite.ratios()) {
+    const auto top = times.find(ratio.numerator + "/real_time");
+    const auto bottom = times.find(ratio.denominator + "/real_time");
+    if (top == times.end() || bottom == times.end()) continue;
+    const double value = ratio.scale * top->second / bottom->second;
+    char target[32] = "";
+    if (ratio.target > 0)
+      std::snprintf(target, sizeof target, "%s %.2f", ratio.at_least ? ">=" : "<=", ratio.target);
+    const bool met = ratio.target <= 0 || (ratio.at_least ? value >= ratio.target : value <= ratio.target);
+    std::printf("%-66s %10.3f %10s %s\n", ratio.label.c_str(), value, target,
+                ratio.target > 0 ? (met ? "met" : "MISSED") : "");
+  }
+}
 
 }  // namespace mam::bench

@@ -1,0 +1,352 @@
+// mam_bench_libtorch: mam against the reference MaM code written in LibTorch
+// (reference_model.hpp), in the same process, at the same shapes and thread counts. Each
+// operation is registered twice, mam first and LibTorch right after, so the two run
+// back to back; after the run every pair is printed as the ratio mam / LibTorch.
+//
+//   mam_bench_libtorch [google benchmark flags]     the side-by-side timings and ratios
+//   mam_bench_libtorch --check                      same parameters in both: same outputs and
+//                                                   gradients? (exit status 1 if not)
+//   mam_bench_libtorch --memory=mam|libtorch|libtorch_lean [--shape=cpu|ising|molecule] [--steps=N]
+//                      [--threads=T]                peak RSS of N energy-based training steps
+#include <dlfcn.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include <ATen/Parallel.h>
+
+#include "libtorch/reference_model.hpp"
+#include "support/mam_operations.hpp"
+
+namespace mam::bench {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// The LibTorch side of each operation, at the same shape, seeds of its own.
+
+torch::Tensor reference_codes(const Shape& s, std::uint64_t seed, double unknown_rate) {
+  Rng rng(seed);
+  return reference::to_reference(random_codes(s, rng, unknown_rate));
+}
+
+void torch_dual_forward_backward(benchmark::State& state, const Shape& s, int threads, bool reference_passes) {
+  torch::set_num_threads(threads);
+  torch::manual_seed(4);
+  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, reference_passes);
+  const torch::Tensor x = reference_codes(s, 4, 0.5);
+  const torch::Tensor d_marginal = torch::rand({s.batch}), d_conditional = torch::rand({s.batch, s.d * s.k});
+  for (auto _ : state) {
+    net.marginal->zero_grad();
+    net.conditional->zero_grad();
+    const torch::Tensor one_hot = net.one_hot(x);
+    const torch::Tensor f = net.marginal->forward(one_hot).squeeze(-1);
+    const torch::Tensor logits = net.conditional->forward(one_hot);
+    torch::autograd::backward({f, logits}, {d_marginal, d_conditional});
+  }
+  state.SetItemsProcessed(state.iterations() * s.batch);
+}
+
+void torch_energy_training_step(benchmark::State& state, const Shape& s, int threads, bool reference_passes) {
+  torch::set_num_threads(threads);
+  torch::manual_seed(11);
+  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, reference_passes);
+  reference::EnergyStep step(net, s.batch, AdamOptions{}.learning_rate);
+  for (auto _ : state) benchmark::DoNotOptimize(step());
+  state.SetItemsProcessed(state.iterations() * s.batch);
+}
+
+void torch_marginal_training_step(benchmark::State& state, const Shape& s, int threads, bool reference_passes) {
+  torch::set_num_threads(threads);
+  torch::manual_seed(15);
+  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, reference_passes);
+  Rng rng(15);
+  reference::MarginalStep step(net, reference::to_reference(stand_in_data(s, rng)), s.batch,
+                               AdamOptions{}.learning_rate);
+  for (auto _ : state) benchmark::DoNotOptimize(step());
+  state.SetItemsProcessed(state.iterations() * s.batch);
+}
+
+void torch_log_marginal(benchmark::State& state, const Shape& s, int threads, bool reference_passes) {
+  torch::set_num_threads(threads);
+  torch::manual_seed(12);
+  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, reference_passes);
+  const torch::Tensor x = reference_codes(s, 12, 0.5);
+  for (auto _ : state) benchmark::DoNotOptimize(reference::log_marginal(net, x).data_ptr());
+  state.SetItemsProcessed(state.iterations() * s.batch);
+}
+
+void torch_chain_rule_likelihood(benchmark::State& state, const Shape& s, int threads, bool reference_passes) {
+  torch::set_num_threads(threads);
+  torch::manual_seed(13);
+  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, reference_passes);
+  const torch::Tensor x = reference_codes(s, 13, 0.0);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(reference::chain_rule(net, x, reference::random_order(s.batch, s.d)).data_ptr());
+  state.SetItemsProcessed(state.iterations() * s.batch);
+}
+
+void torch_ancestral_sampling(benchmark::State& state, const Shape& s, int threads, bool reference_passes) {
+  torch::set_num_threads(threads);
+  torch::manual_seed(14);
+  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, reference_passes);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(reference::sample(net, reference::random_order(s.batch, s.d)).data_ptr());
+  state.SetItemsProcessed(state.iterations() * s.batch);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration: every operation as a mam / LibTorch pair.
+
+using MamBody = void (*)(benchmark::State&, const Shape&, int);
+using TorchBody = void (*)(benchmark::State&, const Shape&, int, bool);
+
+struct Operation {
+  const char* name;
+  MamBody mam;
+  TorchBody libtorch;
+  bool has_lean_variant;  ///< the reference runs a head whose output it does not use
+};
+
+constexpr Operation operations[] = {
+    {"dual_mlp_forward_backward", mam_dual_forward_backward, torch_dual_forward_backward, false},
+    {"energy_training_step", mam_energy_training_step, torch_energy_training_step, true},
+    {"marginal_training_step", mam_marginal_training_step, torch_marginal_training_step, true},
+    {"log_marginal", mam_log_marginal, torch_log_marginal, true},
+    {"chain_rule_likelihood", mam_chain_rule_likelihood, torch_chain_rule_likelihood, true},
+    {"ancestral_sampling", mam_ancestral_sampling, torch_ancestral_sampling, true},
+};
+
+const Shape cpu_shape{100, 2, 512, 4, 256}, ising_shape{100, 2, 2048, 4, 512}, molecule_shape{55, 40, 1024, 4, 256};
+
+// The targets for mam / LibTorch, all at 2 threads.
+double target_ratio(const std::string& operation, const Shape& s, int threads) {
+  if (threads != 2) return 0.0;
+  if (s.tag() == cpu_shape.tag()) {
+    if (operation == "energy_training_step") return 0.4;
+    if (operation == "dual_mlp_forward_backward") return 0.7;
+    if (operation == "chain_rule_likelihood" || operation == "ancestral_sampling") return 0.5;
+  }
+  if (s.tag() == molecule_shape.tag() && operation == "energy_training_step") return 0.3;
+  return 0.0;
+}
+
+// mam, then LibTorch as the reference runs it, then (where it differs) the lean LibTorch
+// variant, back to back; the ratios against the reference-faithful peer carry the targets.
+void register_pairs(Suite& suite, const Shape& s, int threads) {
+  const std::string suffix = "/" + s.tag() + "/threads:" + std::to_string(threads);
+  for (const Operation& op : operations) {
+    const std::string mam_name = std::string("mam/") + op.name + suffix;
+    const std::string torch_name = std::string("libtorch/") + op.name + suffix;
+    const std::string lean_name = std::string("libtorch_lean/") + op.name + suffix;
+    suite.add(mam_name, [=](benchmark::State& state) { op.mam(state, s, threads); });
+    suite.add(torch_name, [=](benchmark::State& state) { op.libtorch(state, s, threads, true); });
+    suite.add_ratio({std::string(op.name) + " mam/LibTorch" + suffix, mam_name, torch_name,
+                     target_ratio(op.name, s, threads), false});
+    if (!op.has_lean_variant) continue;
+    suite.add(lean_name, [=](benchmark::State& state) { op.libtorch(state, s, threads, false); });
+    suite.add_ratio({std::string(op.name) + " mam/LibTorch-lean" + suffix, mam_name, lean_name, 0.0, false});
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the LibTorch side runs on: OpenBLAS's kernel and threading, LibTorch's threads.
+
+void print_backends() {
+  using Text = char* (*)();
+  using Count = int (*)();
+  const auto corename = reinterpret_cast<Text>(::dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  const auto config = reinterpret_cast<Text>(::dlsym(RTLD_DEFAULT, "openblas_get_config"));
+  const auto parallel = reinterpret_cast<Count>(::dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  if (corename != nullptr && config != nullptr)
+    std::printf("OpenBLAS: core %s, config '%s', threading %s (OPENBLAS_CORETYPE=%s)\n", corename(), config(),
+                parallel == nullptr ? "?" : parallel() == 2 ? "OpenMP" : parallel() == 1 ? "pthreads" : "none",
+                coretype != nullptr ? coretype : "(unset)");
+  else
+    std::printf("OpenBLAS: not loaded (LibTorch's BLAS is another library: it may be the slow reference BLAS)\n");
+  std::printf("LibTorch %s, %s\n", TORCH_VERSION, at::get_parallel_info().c_str());
+}
+
+// ---------------------------------------------------------------------------------------------
+// --check: mam's parameters copied into the LibTorch networks give the same outputs and
+// gradients, so both sides compute the same function.
+
+// An Eigen column-major out x in matrix as a torch out x in tensor.
+torch::Tensor to_tensor(const Eigen::Ref<const Matrix<float>>& m) {
+  return torch::from_blob(const_cast<float*>(m.data()), {m.cols(), m.rows()}).t().clone();
+}
+
+void copy_parameters(const ResidualMLP<float>& from, reference::MLPRes& to) {
+  torch::NoGradGuard no_grad;
+  const auto& p = from.parameters();
+  const Index d = from.num_variables(), k = from.num_values();
+  // mam's one-hot puts '?' in the last slot of a position, the reference in the first.
+  const Matrix<float> dense = from.input_layer().dense_weight(p);
+  Matrix<float> reordered(dense.rows(), dense.cols());
+  for (Index i = 0; i < d; ++i) {
+    reordered.col(i * (k + 1)) = dense.col(i * (k + 1) + k);
+    reordered.middleCols(i * (k + 1) + 1, k) = dense.middleCols(i * (k + 1), k);
+  }
+  to->input_layer->weight.copy_(to_tensor(reordered));
+  to->input_layer->bias.copy_(to_tensor(from.input_layer().bias(p)).flatten());
+  for (std::size_t l = 0; l < from.residual_blocks().size(); ++l) {
+    auto layer = (*to->hidden_layers)[l]->as<torch::nn::Linear>();
+    layer->weight.copy_(to_tensor(from.residual_blocks()[l].weight(p)));
+    layer->bias.copy_(to_tensor(from.residual_blocks()[l].bias(p)).flatten());
+  }
+  to->output_layer->weight.copy_(to_tensor(from.head().weight(p)));
+  to->output_layer->bias.copy_(to_tensor(from.head().bias(p)).flatten());
+}
+
+// Largest |a - b| relative to the largest |b|.
+double relative_difference(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a - b).abs().max().item<double>() / std::max(b.abs().max().item<double>(), 1e-30);
+}
+
+bool check_same_computation() {
+  bool ok = true;
+  auto report = [&](const std::string& what, double difference) {
+    const bool pass = difference < 2e-4;
+    ok = ok && pass;
+    std::printf("%-60s relative difference %.2e %s\n", what.c_str(), difference, pass ? "ok" : "FAILED");
+  };
+  for (const Shape& s : {Shape{12, 3, 64, 3, 16}, Shape{9, 2, 32, 4, 8}}) {
+    Rng rng(21);
+    auto model = make_residual_model<float>(s.d, s.k, s.hidden, s.layers, rng);
+    reference::DualMLP net(s.d, s.k, s.hidden, s.layers, false);
+    copy_parameters(model.marginal(), net.marginal);
+    copy_parameters(model.conditional(), net.conditional);
+    const CodeMatrix codes = random_codes(s, rng);
+    const torch::Tensor x = reference::to_reference(codes);
+
+    // Outputs: log p(x_S) and the conditional logits.
+    const Vector<double> log_p = model.log_marginal(codes);
+    report("log_marginal " + s.tag(),
+           relative_difference(torch::from_blob(const_cast<double*>(log_p.data()), {s.batch}, torch::kDouble).to(torch::kFloat),
+                               reference::log_marginal(net, x)));
+    const Matrix<float> logits = model.conditional_logits(codes);
+    torch::Tensor torch_logits;
+    {
+      torch::NoGradGuard no_grad;
+      torch_logits = net.logits(x).reshape({s.batch, s.d * s.k});
+    }
+    report("conditional logits " + s.tag(), relative_difference(to_tensor(logits).t(), torch_logits));
+
+    // Gradients of <d_out, output> for both networks, every layer.
+    const Matrix<float> d_f = Matrix<float>::Random(1, s.batch), d_logits = Matrix<float>::Random(s.d * s.k, s.batch);
+    for (int which = 0; which < 2; ++which) {
+      const auto& mam_net = which == 0 ? model.marginal() : model.conditional();
+      auto& torch_net = which == 0 ? net.marginal : net.conditional;
+      const Matrix<float>& d_out = which == 0 ? d_f : d_logits;
+      ResidualMLP<float>::Context context;
+      mam_net.forward(codes, context);
+      Vector<float> gradient = mam_net.zero_gradient();
+      mam_net.backward(context, d_out, gradient);
+      torch_net->zero_grad();
+      const torch::Tensor out = torch_net->forward(net.one_hot(x));
+      out.backward(to_tensor(d_out).t());
+      const std::string name = std::string(which == 0 ? "marginal" : "conditional") + " gradient " + s.tag();
+      for (std::size_t l = 0; l < mam_net.residual_blocks().size(); ++l) {
+        const auto layer = (*torch_net->hidden_layers)[l]->as<torch::nn::Linear>();
+        report(name + " block " + std::to_string(l + 1) + " W",
+               relative_difference(to_tensor(mam_net.residual_blocks()[l].weight(gradient)), layer->weight.grad()));
+      }
+      report(name + " head W", relative_difference(to_tensor(mam_net.head().weight(gradient)),
+                                                     torch_net->output_layer->weight.grad()));
+      reference::MLPRes copy(s.d * (s.k + 1), s.hidden, mam_net.output_size(), s.layers);
+      ResidualMLP<float> gradient_net(mam_net.config());
+      gradient_net.set_parameters(gradient);
+      copy_parameters(gradient_net, copy);  // the input layer's gradient, in the reference's column order
+      report(name + " input W", relative_difference(copy->input_layer->weight, torch_net->input_layer->weight.grad()));
+    }
+  }
+  return ok;
+}
+
+// ---------------------------------------------------------------------------------------------
+// --memory: peak resident memory of energy-based training steps, one side per process.
+
+long status_kib(const char* field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind(field, 0) == 0) return std::stol(line.substr(std::strlen(field)));
+  return -1;
+}
+
+int measure_memory(const std::string& side, const Shape& s, int steps, int threads) {
+  set_num_threads(threads);
+  torch::set_num_threads(threads);
+  const long before = status_kib("VmRSS:");
+  double loss = 0.0;
+  if (side == "mam") {
+    Rng rng(11);
+    auto model = make_residual_model<float>(s.d, s.k, s.hidden, s.layers, rng);
+    EnergyTrainerOptions options;
+    options.trainer.batch_size = s.batch;
+    options.trainer.clip_norm = 1.0;
+    EnergyTrainer<decltype(model), IsingTorus> trainer(model, IsingTorus(s.d, s.k), options, 12);
+    for (int i = 0; i < steps; ++i) loss = trainer.step().loss;
+  } else if (side == "libtorch" || side == "libtorch_lean") {
+    torch::manual_seed(11);
+    reference::DualMLP net(s.d, s.k, s.hidden, s.layers, side == "libtorch");
+    reference::EnergyStep step(net, s.batch, AdamOptions{}.learning_rate);
+    for (int i = 0; i < steps; ++i) loss = step();
+  } else {
+    std::fprintf(stderr, "--memory takes mam, libtorch or libtorch_lean, got '%s'\n", side.c_str());
+    return 2;
+  }
+  const long peak = status_kib("VmHWM:");
+  std::printf("{\"side\": \"%s\", \"shape\": \"%s\", \"threads\": %d, \"steps\": %d, \"rss_before_kib\": %ld, "
+              "\"peak_rss_kib\": %ld, \"step_peak_kib\": %ld, \"last_loss\": %.6g}\n",
+              side.c_str(), s.tag().c_str(), threads, steps, before, peak, peak - before, loss);
+  return std::isfinite(loss) ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace mam::bench
+
+int main(int argc, char** argv) {
+  using namespace mam::bench;
+  // Our own flags first; the rest goes to Google Benchmark.
+  std::map<std::string, std::string> flags;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto eq = arg.find('=');
+    const std::string key = arg.substr(0, eq);
+    if (key == "--check" || key == "--memory" || key == "--shape" || key == "--steps" || key == "--threads")
+      flags[key] = eq == std::string::npos ? "" : arg.substr(eq + 1);
+    else
+      argv[kept++] = argv[i];
+  }
+  argc = kept;
+  at::set_num_interop_threads(2);  // once per process, before any parallel work
+
+  if (flags.count("--check") != 0) return check_same_computation() ? 0 : 1;
+  if (flags.count("--memory") != 0) {
+    const std::string shape = flags.count("--shape") != 0 ? flags["--shape"] : "cpu";
+    const Shape s = shape == "ising" ? ising_shape : shape == "molecule" ? molecule_shape : cpu_shape;
+    const int steps = flags.count("--steps") != 0 ? std::stoi(flags["--steps"]) : 10;
+    const int threads = flags.count("--threads") != 0 ? std::stoi(flags["--threads"]) : 2;
+    return measure_memory(flags["--memory"], s, steps, threads);
+  }
+
+  print_backends();
+  Suite suite;
+  for (const Shape& s : {cpu_shape, ising_shape, molecule_shape})
+    for (int threads : {1, 2}) register_pairs(suite, s, threads);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  RecordingReporter reporter(::isatty(STDOUT_FILENO) != 0);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  print_ratios(suite, reporter);
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Markdown tables from mam_bench_libtorch's Google Benchmark JSON and --memory lines.
+
+usage: bench_table.py BENCH_JSON [MEMORY_JSONL] > table.md
+
+Pairs "mam/<op>/<shape>/threads:<t>" with "libtorch/<op>/<shape>/threads:<t>" and prints
+each pair's real time (the median when the run had repetitions) and the ratio mam/LibTorch,
+and the same against "libtorch_lean/..." where the run has it.
+"""
+import json
+import sys
+
+# The issue's targets for mam / LibTorch at 2 threads.
+TARGETS = {
+    ("energy_training_step", "D100_K2_H512_L4_B256"): 0.4,
+    ("dual_mlp_forward_backward", "D100_K2_H512_L4_B256"): 0.7,
+    ("chain_rule_likelihood", "D100_K2_H512_L4_B256"): 0.5,
+    ("ancestral_sampling", "D100_K2_H512_L4_B256"): 0.5,
+    ("energy_training_step", "D55_K40_H1024_L4_B256"): 0.3,
+}
+
+
+def times(report):
+    """Real time in ms per benchmark name: medians where there are any, else single runs."""
+    single, median = {}, {}
+    for b in report["benchmarks"]:
+        scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
+        name = b["run_name"]
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") == "median":
+                median[name] = b["real_time"] * scale
+        else:
+            single.setdefault(name, b["real_time"] * scale)
+    single.update(median)
+    return single
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        report = json.load(f)
+    t = times(report)
+    ctx = report["context"]
+    print(f"Run {ctx.get('date', '?')} on {ctx.get('host_name', '?')}: {ctx.get('num_cpus', '?')} CPUs "
+          f"at {ctx.get('mhz_per_cpu', '?')} MHz, load average "
+          f"{', '.join(f'{x:.2f}' for x in ctx.get('load_avg', []))}.\n")
+    print("| operation | shape | threads | mam (ms) | LibTorch (ms) | mam / LibTorch | target "
+          "| LibTorch lean (ms) | mam / lean |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, mam_time in t.items():
+        if not name.startswith("mam/"):
+            continue
+        rest = name[len("mam/"):]
+        if "libtorch/" + rest not in t:
+            continue
+        peer = t["libtorch/" + rest]
+        op, shape, threads = rest.split("/")[:3]
+        threads = threads.split(":")[1]
+        ratio = mam_time / peer
+        target = TARGETS.get((op, shape)) if threads == "2" else None
+        verdict = "" if target is None else f"≤ {target} {'met' if ratio <= target else '**missed**'}"
+        lean = t.get("libtorch_lean/" + rest)
+        lean_cells = "| – | – |" if lean is None else f"| {lean:.2f} | {mam_time / lean:.2f} |"
+        print(f"| {op} | {shape} | {threads} | {mam_time:.2f} | {peer:.2f} | **{ratio:.2f}** | {verdict} {lean_cells}")
+    if len(sys.argv) > 2:
+        print("\n| peak memory of energy-based training steps | shape | threads | steps | "
+              "peak RSS (MiB) | growth over the step (MiB) |")
+        print("|---|---|---|---|---|---|")
+        with open(sys.argv[2]) as f:
+            for line in f:
+                m = json.loads(line)
+                print(f"| {m['side']} | {m['shape']} | {m['threads']} | {m['steps']} | "
+                      f"{m['peak_rss_kib'] / 1024:.0f} | {m['step_peak_kib'] / 1024:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
