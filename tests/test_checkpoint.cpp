@@ -20,6 +20,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/temp_dir.hpp"
+#include "support/values.hpp"
 
 namespace {
 
@@ -125,16 +126,7 @@ Checkpoint<double> small_checkpoint() {
 constexpr std::size_t small_name_length_at = 32;
 constexpr std::size_t small_count_at = 37;
 
-template <class Error, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  FAIL("expected an exception");
-  return {};
-}
+using mam::test::message_of;
 
 }  // namespace
 

@@ -6,19 +6,14 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/values.hpp"
+
 #include <mam/core/error.hpp>
 #include <mam/eval/correlation.hpp>
 
 using mam::Vector;
 
-namespace {
-Vector<double> vec(std::initializer_list<double> values) {
-  Vector<double> v(static_cast<mam::Index>(values.size()));
-  mam::Index i = 0;
-  for (double x : values) v[i++] = x;
-  return v;
-}
-}  // namespace
+using mam::test::vec;
 
 TEST_CASE("pearson and spearman on known values", "[eval]") {
   const Vector<double> a = vec({1, 2, 3, 4, 5}), b = vec({2, 4, 5, 4, 5});

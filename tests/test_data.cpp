@@ -23,6 +23,7 @@
 #include <mam/data/images.hpp>
 
 #include "support/temp_dir.hpp"
+#include "support/values.hpp"
 
 using mam::CodeMatrix;
 using mam::Index;
@@ -67,16 +68,7 @@ Bytes ramp(std::size_t count) {
   return values;
 }
 
-template <class Error, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  FAIL("expected an exception");
-  return {};
-}
+using mam::test::message_of;
 
 }  // namespace
 

@@ -1,19 +1,14 @@
 #include <catch2/catch.hpp>
 
+#include "support/values.hpp"
+
 #include <mam/optim/adam.hpp>
 #include <mam/optim/clip.hpp>
 #include <mam/optim/schedule.hpp>
 
 using mam::Vector;
 
-namespace {
-Vector<double> vec(std::initializer_list<double> values) {
-  Vector<double> v(static_cast<mam::Index>(values.size()));
-  mam::Index i = 0;
-  for (double x : values) v[i++] = x;
-  return v;
-}
-}  // namespace
+using mam::test::vec;
 
 TEST_CASE("Adam reproduces a hand-computed sequence of steps", "[optim]") {
   // Expected values from the textbook update m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps),
