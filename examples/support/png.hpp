@@ -83,7 +83,8 @@ class Canvas {
 };
 
 /// Draws the columns of `samples` (side x side lattices of K values) as a grid of tiles at
-/// (x, y): `columns` tiles per row, `cell` pixels per site, value 0 white .. K-1 black.
+/// (x, y): `columns` tiles per row, `cell` pixels per site, value 0 white .. K-1 black, '?'
+/// (mam::unknown) light blue.
 inline void draw_lattices(Canvas& canvas, const CodeMatrix& samples, int side, int num_values, int columns,
                           int cell, int x, int y) {
   const int gap = cell;
@@ -93,6 +94,10 @@ inline void draw_lattices(Canvas& canvas, const CodeMatrix& samples, int side, i
     for (int r = 0; r < side; ++r)
       for (int c = 0; c < side; ++c) {
         const Code v = samples(r * side + c, s);
+        if (v == unknown) {
+          canvas.fill_rect(tx + c * cell, ty + r * cell, cell, cell, {150, 190, 240});
+          continue;
+        }
         const auto shade = static_cast<std::uint8_t>(255 - (num_values > 1 ? 255 * v / (num_values - 1) : 0));
         canvas.fill_rect(tx + c * cell, ty + r * cell, cell, cell, {shade, shade, shade});
       }

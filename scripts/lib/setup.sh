@@ -35,6 +35,7 @@ MAM_PACKAGES=(
   zlib1g-dev
   libcli11-dev
   libstb-dev
+  dataset-fashion-mnist
 )
 if [[ -n "${MAM_EXTRA_PACKAGES:-}" ]]; then
   read -r -a _mam_extra_packages <<<"$MAM_EXTRA_PACKAGES"
