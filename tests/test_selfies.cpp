@@ -329,3 +329,39 @@ TEST_CASE("selfies: vocabulary with [nop] padding and fixed-length codes", "[sel
   CHECK_THROWS_AS(vocabulary.encode(mam::split_selfies(corpus[1]), 7), mam::value_error);
   CHECK_THROWS_AS(vocabulary.encode(mam::split_selfies("[C][Cl]"), 7), mam::value_error);
 }
+
+TEST_CASE("selfies: random SMILES-like strings either fail cleanly or round-trip as the same graph", "[selfies]") {
+  // Any string: the parser and the encoder either work or throw mam::value_error. What the
+  // encoder accepts decodes to the same atoms (same order) with the same bonds.
+  const std::vector<std::string> pieces = {"C", "C", "C", "N", "O", "S", "P", "F", "Cl", "Br", "[N+]", "[O-]",
+                                           "[CH2]", "[13C]", "[Fe+2]", "(", ")", "=", "#", "/", "\\", "1", "2",
+                                           "%10", ".", "[C@@H]", "B", "c", "*", "[nH]", "-"};
+  mam::Rng rng(11);
+  int parsed = 0;
+  int encoded = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    std::string smiles;
+    const auto length = 1 + rng.uniform_int(16);
+    for (std::uint64_t i = 0; i < length; ++i) smiles += pieces[rng.uniform_int(pieces.size())];
+    INFO(smiles);
+    std::string written;
+    try {
+      written = mam::write_smiles(mam::parse_smiles(smiles));
+      ++parsed;
+    } catch (const mam::value_error&) {
+      continue;
+    }
+    std::string selfies;
+    try {
+      selfies = smiles_to_selfies(smiles);
+      ++encoded;
+    } catch (const mam::value_error& e) {
+      CHECK(std::string(e.what()).find("bond constraints") != std::string::npos);
+      continue;
+    }
+    INFO(selfies);
+    CHECK(same_graph(selfies_to_smiles(selfies), written));
+  }
+  CHECK(parsed > 1000);
+  CHECK(encoded > 500);
+}

@@ -219,20 +219,23 @@ inline std::string read_element(std::string_view text, std::size_t& at) {
   return std::string(text.substr(at - 1, 1));
 }
 
+/// Reads the start of a bracket atom shared by SMILES and SELFIES: isotope, element and
+/// chirality (@ or @@). False if there is no element.
+inline bool read_isotope_element_chirality(std::string_view text, std::size_t& at, Atom& atom) {
+  atom.isotope = read_number(text, at);
+  atom.element = read_element(text, at);
+  if (atom.element.empty()) return false;
+  const std::size_t marks = text.substr(at, 2) == "@@" ? 2 : text.substr(at, 1) == "@" ? 1 : 0;
+  atom.chirality = std::string(text.substr(at, marks));
+  at += marks;
+  return true;
+}
+
 /// Parses the inside of a SMILES bracket atom (without '[' ']'); false if malformed.
 inline bool parse_bracket_atom(std::string_view text, Atom& atom) {
   std::size_t at = 0;
   atom = Atom{};
-  atom.isotope = read_number(text, at);
-  atom.element = read_element(text, at);
-  if (atom.element.empty()) return false;
-  if (text.substr(at, 2) == "@@") {
-    atom.chirality = "@@";
-    at += 2;
-  } else if (text.substr(at, 1) == "@") {
-    atom.chirality = "@";
-    at += 1;
-  }
+  if (!read_isotope_element_chirality(text, at, atom)) return false;
   atom.h_count = 0;
   if (at < text.size() && text[at] == 'H') {
     ++at;

@@ -158,16 +158,7 @@ inline std::optional<SelfiesSymbol> parse_selfies_atom(std::string_view inner) {
   }
   std::size_t at = 0;
   Atom& atom = symbol.atom;
-  atom.isotope = read_number(inner, at);
-  atom.element = read_element(inner, at);
-  if (atom.element.empty()) return std::nullopt;
-  if (inner.substr(at, 2) == "@@") {
-    atom.chirality = "@@";
-    at += 2;
-  } else if (inner.substr(at, 1) == "@") {
-    atom.chirality = "@";
-    at += 1;
-  }
+  if (!read_isotope_element_chirality(inner, at, atom)) return std::nullopt;
   atom.h_count = 0;
   if (inner.substr(at, 1) == "H") {
     if (at + 1 >= inner.size() || !is_digit(inner[at + 1])) return std::nullopt;
