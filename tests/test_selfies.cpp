@@ -252,8 +252,8 @@ TEST_CASE("selfies: chirality across rings is inverted where the decoder reorder
 }
 
 TEST_CASE("selfies: encoder rejects what it cannot represent", "[selfies]") {
-  CHECK_THROWS_AS(smiles_to_selfies("c1ccccc1"), mam::value_error);  // aromatic: kekulize first
-  CHECK_THROWS_AS(smiles_to_selfies("C1=CC=C[nH]1"), mam::value_error);
+  CHECK_THROWS_AS(smiles_to_selfies("c1cccc1"), mam::value_error);  // no Kekule structure
+  CHECK_THROWS_AS(smiles_to_selfies("C:C"), mam::value_error);      // ':' between non-aromatic atoms
   CHECK_THROWS_AS(smiles_to_selfies("C(C)(C)(C)(C)C"), mam::value_error);  // 5 bonds on C
   CHECK_THROWS_AS(smiles_to_selfies("FI(F)F"), mam::value_error);          // hypervalent I
   CHECK(smiles_to_selfies("FI(F)F", BondConstraints::hypervalent()) == "[F][I][Branch1][C][F][F]");
@@ -262,10 +262,34 @@ TEST_CASE("selfies: encoder rejects what it cannot represent", "[selfies]") {
   CHECK_THROWS_AS(smiles_to_selfies("C*C"), mam::value_error);
   CHECK_THROWS_AS(smiles_to_selfies(""), mam::value_error);
   try {
-    smiles_to_selfies("c1ccccc1");
+    smiles_to_selfies("c1cccc1");
   } catch (const mam::value_error& e) {
-    CHECK(std::string(e.what()).find("kekulize") != std::string::npos);
+    CHECK(std::string(e.what()).find("kekul") != std::string::npos);
   }
+}
+
+TEST_CASE("selfies: aromatic SMILES is kekulized as selfies does it", "[selfies]") {
+  // selfies' test_radical_kekulization (ring numbers reused here: "C1=CC=CC=C1" for "C2=...").
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"c1ccc[c]c1", "C1=CC=C[CH0]=C1"},
+      {"c1[c]n1(C)", "C1=[CH0]N1C"},
+      {"c1[C][n+]1(C)", "C=1[CH0][N+1]=1C"},
+      {"c1nnn[n-]1", "C1=NN=N[N-1]1"},
+      {"c1ccn[c-](C)[n+]1=O", "C1=CC=N[C-1](C)[N+1]1=O"},
+      {"c1ccs[n+]1c2ccccc2", "C=1C=CS[N+1]=1C1=CC=CC=C1"},
+      {"c1ccs[nH+]1", "C=1C=CS[NH1+1]=1"},
+      // pyrrole, furan, azulene (5-7 rings: not bipartite), pyrene, explicit ':' bonds
+      {"c1cc[nH]c1", "C=1C=C[NH1]C=1"},
+      {"o1cccc1", "O1C=CC=C1"},
+      {"c1ccc2cccc2cc1", "C1=CC=C2C=CC=C2C=C1"},
+      {"c1cc2cccc3c4cccc5cccc(c(c1)c23)c45", "C1=CC2=CC=CC=3C=4C=CC=C5C=CC=C(C(=C1)C2=3)C=45"},
+      {"c1:c:c:c:c:c:1", "C1=CC=CC=C1"},
+  };
+  for (const auto& [aromatic, kekule] : cases) {
+    INFO(aromatic);
+    CHECK(selfies_to_smiles(smiles_to_selfies(aromatic)) == kekule);
+  }
+  CHECK(smiles_to_selfies("c1ccccc1") == "[C][=C][C][=C][C][=C][Ring1][=Branch1]");
 }
 
 TEST_CASE("selfies: long branches and rings use two and three index symbols", "[selfies]") {

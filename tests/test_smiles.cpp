@@ -3,7 +3,9 @@
 #include <string>
 #include <vector>
 
+#include <mam/core/rng.hpp>
 #include <mam/data/molecular_graph.hpp>
+#include <mam/data/perfect_matching.hpp>
 #include <mam/data/smiles.hpp>
 #include <mam/data/vocabulary.hpp>
 
@@ -139,7 +141,7 @@ TEST_CASE("smiles: graph parser reads kekulized SMILES and writes it back", "[sm
   CHECK(mam::parse_smiles("[NH4+:12]").atom(0).h_count == 4);
   CHECK(mam::parse_smiles("C.C").roots() == std::vector<int>{0, 1});
 
-  for (const std::string bad : {"", "c1ccccc1", "C1CC", "C(C", "C)C", "CC=", "=CC", "C..C", "C.", "C11", "C12CC12",
+  for (const std::string bad : {"", "c1cccc1", "c1cc1", "C1CC", "C(C", "C)C", "CC=", "=CC", "C..C", "C.", "C11", "C12CC12",
                                 "C=1CC#1", "[Xx]", "[C", "C(=)C", "C:C", "C$C", "*C", "[C@TH1H](F)Cl"}) {
     INFO(bad);
     CHECK_THROWS_AS(mam::parse_smiles(bad), mam::value_error);
@@ -147,4 +149,65 @@ TEST_CASE("smiles: graph parser reads kekulized SMILES and writes it back", "[sm
   // Lowest free ring numbers, never reused at the atom that closed them.
   CHECK(mam::write_smiles(mam::parse_smiles("C1CC1C2CC2")) == "C1CC1C1CC1");
   CHECK(mam::write_smiles(mam::parse_smiles("C1CC12CC2")) == "C1CC12CC2");
+}
+
+TEST_CASE("smiles: aromatic input comes back kekulized", "[smiles]") {
+  const mam::MolecularGraph benzene = mam::parse_smiles("c1ccccc1");
+  for (int i = 0; i < 6; ++i) CHECK(benzene.bond_count(i) == 3);  // one double, one single each
+  CHECK(mam::write_smiles(benzene) == "C1=CC=CC=C1");
+  const mam::MolecularGraph pyridinone = mam::parse_smiles("O=c1cccc[nH]1");
+  CHECK(pyridinone.bond(0, 1).order == 2);                       // the exocyclic C=O stays
+  CHECK(pyridinone.atom(6).h_count == 1);
+  CHECK(mam::write_smiles(pyridinone) == "O=C1C=CC=C[NH1]1");
+  CHECK(mam::write_smiles(mam::parse_smiles("[se]1cccc1")) == "[Se]1C=CC=C1");
+}
+
+namespace {
+
+// The size of a maximum matching by trying every edge set (small graphs only).
+int brute_force_matching_size(int nodes, const std::vector<std::pair<int, int>>& edges, std::size_t from = 0,
+                              unsigned used = 0) {
+  int best = 0;
+  for (std::size_t e = from; e < edges.size(); ++e) {
+    const unsigned mask = (1u << edges[e].first) | (1u << edges[e].second);
+    if (used & mask) continue;
+    best = std::max(best, 1 + brute_force_matching_size(nodes, edges, e + 1, used | mask));
+  }
+  return best;
+}
+
+}  // namespace
+
+TEST_CASE("smiles: blossom matching is maximum on random graphs", "[smiles]") {
+  // Odd cycles need blossoms: a triangle with a tail, two triangles joined by an edge.
+  CHECK(mam::perfect_matching({{1, 2}, {0, 2}, {0, 1, 3}, {2}}).has_value());
+  CHECK(mam::perfect_matching({{1, 2}, {0, 2}, {0, 1, 3}, {2, 4, 5}, {3, 5}, {3, 4}}).has_value());
+  CHECK_FALSE(mam::perfect_matching({{1, 2}, {0, 2}, {0, 1}}).has_value());
+  CHECK_THROWS_AS(mam::maximum_matching({{0}}), mam::value_error);
+  mam::Rng rng(17);
+  for (int trial = 0; trial < 300; ++trial) {
+    const int nodes = 1 + static_cast<int>(rng.uniform_int(10));
+    std::vector<std::vector<int>> adjacency(static_cast<std::size_t>(nodes));
+    std::vector<std::pair<int, int>> edges;
+    for (int a = 0; a < nodes; ++a) {
+      for (int b = a + 1; b < nodes; ++b) {
+        if (rng.uniform() < 0.3) {
+          adjacency[static_cast<std::size_t>(a)].push_back(b);
+          adjacency[static_cast<std::size_t>(b)].push_back(a);
+          edges.emplace_back(a, b);
+        }
+      }
+    }
+    const std::vector<int> mate = mam::maximum_matching(adjacency);
+    int matched = 0;
+    for (int v = 0; v < nodes; ++v) {
+      const int w = mate[static_cast<std::size_t>(v)];
+      if (w < 0) continue;
+      ++matched;
+      CHECK(mate[static_cast<std::size_t>(w)] == v);  // symmetric, and along an edge:
+      const auto& row = adjacency[static_cast<std::size_t>(v)];
+      CHECK(std::find(row.begin(), row.end(), w) != row.end());
+    }
+    CHECK(matched / 2 == brute_force_matching_size(nodes, edges));
+  }
 }

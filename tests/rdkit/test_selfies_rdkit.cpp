@@ -1,6 +1,7 @@
 // The SELFIES codec against RDKit (built only when RDKit is found; see tests/CMakeLists.txt):
 //   1. for the molecules of RDKit's NCI sample (first_5K.smi), decode(encode(s)) is the same
-//      molecule as s: equal RDKit canonical isomeric SMILES;
+//      molecule as s: equal RDKit canonical isomeric SMILES; s kekulized by RDKit, and s as
+//      RDKit's aromatic canonical SMILES (kekulized by our parser);
 //   2. the same with random stereochemistry (tetrahedral centres and double bonds) put on the
 //      molecules, since the NCI sample itself has none: checks the codec's chirality handling;
 //   3. decoding random sequences of SELFIES alphabet symbols always gives SMILES that RDKit
@@ -76,6 +77,8 @@ TEST_CASE("selfies+rdkit: decode(encode(s)) is the same molecule for the NCI sam
   std::vector<std::string> mismatches;
   std::vector<std::string> organic_selfies;  // for the data-alphabet test below
   int hypervalent_same = 0;                  // refused ones that round-trip under "hypervalent"
+  Tally aromatic;                            // the aromatic canonical SMILES as input
+  std::vector<std::string> aromatic_mismatches;
   std::string line;
   while (std::getline(in, line)) {
     ++lines;
@@ -92,6 +95,17 @@ TEST_CASE("selfies+rdkit: decode(encode(s)) is the same molecule for the NCI sam
     RDKit::MolOps::Kekulize(kekulized, true);
     const std::string kekule_smiles = RDKit::MolToSmiles(kekulized, true, true);
     const bool is_organic = organic_single_fragment(*mol, canonical);
+    ++aromatic.molecules;
+    try {
+      const std::string decoded = mam::selfies_to_smiles(mam::smiles_to_selfies(canonical));
+      ++aromatic.encoded;
+      auto back = rdkit_molecule(decoded);
+      const bool same = back && RDKit::MolToSmiles(*back) == canonical;
+      aromatic.same += same;
+      if (!same) aromatic_mismatches.push_back(canonical + " -> " + decoded);
+    } catch (const mam::value_error& e) {
+      if (reason_of(e.what()) != "exceeds the bond constraints") aromatic_mismatches.push_back(e.what());
+    }
     ++all.molecules;
     organic.molecules += is_organic;
     std::string selfies;
@@ -126,6 +140,11 @@ TEST_CASE("selfies+rdkit: decode(encode(s)) is the same molecule for the NCI sam
               organic.same, organic.molecules, 100.0 * organic.same / organic.molecules);
   for (const auto& [reason, count] : encoder_errors) std::printf("  encoder refused %d: %s\n", count, reason.c_str());
   std::printf("  of the refused, %d round-trip under the hypervalent preset\n", hypervalent_same);
+  std::printf("  aromatic canonical SMILES as input: %d encoded, %d/%d same molecule (%.2f%%)\n", aromatic.encoded,
+              aromatic.same, aromatic.molecules, 100.0 * aromatic.same / aromatic.molecules);
+  for (std::size_t i = 0; i < aromatic_mismatches.size() && i < 20; ++i) {
+    std::printf("  aromatic input problem: %s\n", aromatic_mismatches[i].c_str());
+  }
   for (const auto& mismatch : mismatches) std::printf("  exception: %s\n", mismatch.c_str());
   CHECK(lines == 4999);
   CHECK(all.molecules > 4900);
@@ -135,6 +154,9 @@ TEST_CASE("selfies+rdkit: decode(encode(s)) is the same molecule for the NCI sam
   // (neutral iodine with two bonds, as RDKit reads these iodonium salts); listed above.
   CHECK(organic.same == organic.encoded);
   CHECK(organic.encoded >= organic.molecules - 10);
+  // Our kekulization of RDKit's aromatic SMILES serves as well as RDKit's own.
+  CHECK(aromatic.same == aromatic.encoded);
+  CHECK(aromatic.encoded == all.encoded);
   // Every refusal is a bond-constraint violation (no parser gaps on RDKit's kekulized output).
   CHECK(encoder_errors["exceeds the bond constraints"] == all.molecules - all.encoded);
 

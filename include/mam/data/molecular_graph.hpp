@@ -10,9 +10,12 @@
 //
 // The parser reads the organic subset (B C N O P S F Cl Br I), bracket atoms
 // [isotope element chirality Hn charge :class] with chirality @ or @@, bonds - = # / \,
-// branches, ring bonds 0-9 and %nn, and '.'. Aromatic SMILES (lowercase atoms, ':' bonds) is
-// rejected: kekulize first (RDKit: MolOps::Kekulize and MolToSmiles with kekuleSmiles).
-// Wildcards '*', quadruple bonds '$' and chirality classes other than @/@@ are rejected too.
+// branches, ring bonds 0-9 and %nn, and '.'. Aromatic SMILES (b c n o p s, [se], [nH], ...,
+// ':' bonds) is kekulized as the selfies package does it: aromatic atoms whose valence is
+// already satisfied are dropped from the delocalized subgraph, the rest must be perfectly
+// matched by double bonds (Edmonds' blossom algorithm); a SMILES with no such matching is
+// rejected. The graph holds the Kekule structure, never aromatic bonds. Wildcards '*',
+// quadruple bonds '$' and chirality classes other than @/@@ are rejected.
 
 #include <algorithm>
 #include <array>
@@ -23,6 +26,7 @@
 #include <vector>
 
 #include "mam/core/error.hpp"
+#include "mam/data/perfect_matching.hpp"
 
 namespace mam {
 
@@ -219,11 +223,52 @@ inline std::string read_element(std::string_view text, std::size_t& at) {
   return std::string(text.substr(at - 1, 1));
 }
 
+/// Aromatic SMILES atoms: valences allowed in an aromatic ring and valence electrons (the
+/// selfies package's AROMATIC_VALENCES and VALENCE_ELECTRONS).
+struct AromaticElement {
+  std::string_view lowercase;
+  std::string_view element;
+  int low_valence;
+  int high_valence;  // == low_valence when there is one
+  int valence_electrons;
+};
+
+inline const AromaticElement* aromatic_element(std::string_view symbol, bool by_lowercase) {
+  static constexpr std::array<AromaticElement, 11> table = {{{"b", "B", 3, 3, 3},
+                                                             {"al", "Al", 3, 3, 3},
+                                                             {"c", "C", 4, 4, 4},
+                                                             {"si", "Si", 4, 4, 4},
+                                                             {"n", "N", 3, 5, 5},
+                                                             {"p", "P", 3, 5, 5},
+                                                             {"as", "As", 3, 5, 5},
+                                                             {"o", "O", 2, 4, 6},
+                                                             {"s", "S", 2, 4, 6},
+                                                             {"se", "Se", 2, 4, 6},
+                                                             {"te", "Te", 2, 4, 6}}};
+  for (const auto& entry : table) {
+    if ((by_lowercase ? entry.lowercase : entry.element) == symbol) return &entry;
+  }
+  return nullptr;
+}
+
 /// Reads the start of a bracket atom shared by SMILES and SELFIES: isotope, element and
-/// chirality (@ or @@). False if there is no element.
-inline bool read_isotope_element_chirality(std::string_view text, std::size_t& at, Atom& atom) {
+/// chirality (@ or @@). False if there is no element. With `aromatic` given, a lowercase
+/// aromatic element ("c", "se") is read too and flagged.
+inline bool read_isotope_element_chirality(std::string_view text, std::size_t& at, Atom& atom,
+                                           bool* aromatic = nullptr) {
   atom.isotope = read_number(text, at);
   atom.element = read_element(text, at);
+  if (atom.element.empty() && aromatic != nullptr) {
+    for (std::size_t length : {2, 1}) {
+      const AromaticElement* entry = aromatic_element(text.substr(at, length), true);
+      if (entry != nullptr && text.substr(at, length).size() == length) {
+        atom.element = std::string(entry->element);
+        *aromatic = true;
+        at += length;
+        break;
+      }
+    }
+  }
   if (atom.element.empty()) return false;
   const std::size_t marks = text.substr(at, 2) == "@@" ? 2 : text.substr(at, 1) == "@" ? 1 : 0;
   atom.chirality = std::string(text.substr(at, marks));
@@ -232,10 +277,11 @@ inline bool read_isotope_element_chirality(std::string_view text, std::size_t& a
 }
 
 /// Parses the inside of a SMILES bracket atom (without '[' ']'); false if malformed.
-inline bool parse_bracket_atom(std::string_view text, Atom& atom) {
+inline bool parse_bracket_atom(std::string_view text, Atom& atom, bool& aromatic) {
   std::size_t at = 0;
   atom = Atom{};
-  if (!read_isotope_element_chirality(text, at, atom)) return false;
+  aromatic = false;
+  if (!read_isotope_element_chirality(text, at, atom, &aromatic)) return false;
   atom.h_count = 0;
   if (at < text.size() && text[at] == 'H') {
     ++at;
@@ -261,17 +307,74 @@ inline bool parse_bracket_atom(std::string_view text, Atom& atom) {
 }
 
 [[noreturn]] inline void fail_smiles(std::string_view smiles, std::size_t at, const std::string& problem) {
-  fail<value_error>("mam::parse_smiles", "a kekulized SMILES string",
-                    concat("'", smiles, "': ", problem, " at position ", at));
+  fail<value_error>("mam::parse_smiles", "a SMILES string", concat("'", smiles, "': ", problem, " at position ", at));
+}
+
+/// Whether aromatic atom `node` keeps a double bond to find: false when its bonds (aromatic
+/// ones counted as single) already give it an allowed valence. `aromatic_degree` = its
+/// aromatic bonds. selfies' MolecularGraph._prune_from_ds, in integers.
+inline bool needs_double_bond(const MolecularGraph& mol, int node, int aromatic_degree) {
+  if (aromatic_degree == 0) return false;
+  const Atom& atom = mol.atom(node);
+  const AromaticElement& entry = *aromatic_element(atom.element, false);
+  const int used = mol.bond_count(node) + std::max(atom.h_count, 0);
+  const auto satisfied = [&](int shift) { return used == entry.low_valence - shift || used == entry.high_valence - shift; };
+  if (atom.implicit_hydrogens()) return !satisfied(0);
+  if (satisfied(atom.charge)) return false;
+  // An odd number of free electrons (an unpaired one left over from radicals) takes part.
+  const int bound = std::max(atom.charge, 0) + atom.h_count + mol.bond_count(node) + (aromatic_degree + 1) / 2;
+  const int radical = std::max(0, entry.valence_electrons - bound) % 2;
+  const int free = entry.high_valence - atom.charge - used - radical;
+  return free >= 0 && free % 2 == 1;
+}
+
+/// Turns the aromatic bonds (now single) into a Kekule structure; false if there is none.
+inline bool kekulize(MolecularGraph& mol, const std::vector<std::pair<int, int>>& aromatic_bonds) {
+  std::map<int, std::vector<int>> neighbours;  // the delocalized subgraph
+  for (const auto& [a, b] : aromatic_bonds) {
+    neighbours[a].push_back(b);
+    neighbours[b].push_back(a);
+  }
+  std::map<int, int> label;  // kept node -> matching node
+  std::vector<int> node_of;
+  for (const auto& [node, adjacent] : neighbours) {
+    if (needs_double_bond(mol, node, static_cast<int>(adjacent.size()))) {
+      label[node] = static_cast<int>(node_of.size());
+      node_of.push_back(node);
+    }
+  }
+  std::vector<std::vector<int>> graph(node_of.size());
+  for (const auto& [a, b] : aromatic_bonds) {
+    const auto la = label.find(a);
+    const auto lb = label.find(b);
+    if (la == label.end() || lb == label.end()) continue;
+    graph[static_cast<std::size_t>(la->second)].push_back(lb->second);
+    graph[static_cast<std::size_t>(lb->second)].push_back(la->second);
+  }
+  const std::optional<std::vector<int>> mate = perfect_matching(graph);
+  if (!mate) return false;
+  for (std::size_t i = 0; i < mate->size(); ++i) {
+    const int partner = (*mate)[i];
+    if (static_cast<int>(i) < partner) mol.update_bond_order(node_of[i], node_of[static_cast<std::size_t>(partner)], 2);
+  }
+  return true;
 }
 
 }  // namespace detail
 
-/// Reads a kekulized SMILES string (see the header comment for what is supported).
+/// Reads a SMILES string (see the header comment for what is supported); aromatic input
+/// comes back kekulized.
 inline MolecularGraph parse_smiles(std::string_view smiles) {
   using detail::fail_smiles;
   if (smiles.empty()) fail_smiles(smiles, 0, "an empty string");
   MolecularGraph mol;
+  std::vector<bool> aromatic;                         // per atom
+  std::vector<std::pair<int, int>> aromatic_bonds;    // made single; kekulized at the end
+  const auto is_aromatic_bond = [&](char bond, int a, int b, std::size_t where) {
+    const bool both = aromatic[static_cast<std::size_t>(a)] && aromatic[static_cast<std::size_t>(b)];
+    if (bond == ':' && !both) fail_smiles(smiles, where, "an aromatic bond ':' between non-aromatic atoms");
+    return bond == ':' || (bond == 0 && both);
+  };
   std::size_t at = 0;
   while (at <= smiles.size()) {  // one '.'-separated fragment per pass
     struct OpenRing {
@@ -289,38 +392,40 @@ inline MolecularGraph parse_smiles(std::string_view smiles) {
     while (at < smiles.size() && smiles[at] != '.') {
       const std::size_t token_at = at;
       char bond = 0;
-      if (std::string_view("-=#/\\").find(smiles[at]) != std::string_view::npos) bond = smiles[at++];
+      if (std::string_view("-=#/\\:").find(smiles[at]) != std::string_view::npos) bond = smiles[at++];
       if (at == smiles.size()) fail_smiles(smiles, token_at, "a bond at the end");
-      if (smiles[at] == ':') fail_smiles(smiles, at, "an aromatic bond ':' (kekulize the SMILES first)");
       const char c = smiles[at];
       if (c == '[' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) {
         Atom atom;
+        bool is_aromatic = false;
         if (c == '[') {
           const std::size_t close = smiles.find(']', at + 1);
           if (close == std::string_view::npos) fail_smiles(smiles, at, "an unclosed '['");
-          if (!detail::parse_bracket_atom(smiles.substr(at + 1, close - at - 1), atom)) {
-            if (close > at + 1 && smiles[at + 1] >= 'a' && smiles[at + 1] <= 'z') {
-              fail_smiles(smiles, at, "an aromatic atom (kekulize the SMILES first)");
-            }
+          if (!detail::parse_bracket_atom(smiles.substr(at + 1, close - at - 1), atom, is_aromatic)) {
             fail_smiles(smiles, at, detail::concat("a malformed bracket atom '", smiles.substr(at, close - at + 1), "'"));
           }
           at = close + 1;
         } else {
           const std::size_t length = (smiles.substr(at, 2) == "Cl" || smiles.substr(at, 2) == "Br") ? 2 : 1;
           const std::string_view symbol = smiles.substr(at, length);
-          if (!detail::is_organic_subset(symbol)) {
-            fail_smiles(smiles, at,
-                        (c >= 'a' && c <= 'z') ? std::string("an aromatic atom (kekulize the SMILES first)")
-                                               : detail::concat("'", symbol, "', not an organic-subset atom"));
+          const auto* entry = length == 1 ? detail::aromatic_element(symbol, true) : nullptr;
+          if (entry != nullptr && entry->lowercase.size() == 1) {
+            atom.element = std::string(entry->element);
+            is_aromatic = true;
+          } else if (detail::is_organic_subset(symbol)) {
+            atom.element = std::string(symbol);
+          } else {
+            fail_smiles(smiles, at, detail::concat("'", symbol, "', not an organic-subset atom"));
           }
-          atom.element = std::string(symbol);
           at += length;
         }
         const int previous = chain.back();
         const int index = mol.add_atom(std::move(atom), previous < 0);
+        aromatic.push_back(is_aromatic);
         if (previous >= 0) {
           const auto [order, stereo] = detail::bond_of_char(bond);
           mol.add_bond(previous, index, order, stereo);
+          if (is_aromatic_bond(bond, previous, index, token_at)) aromatic_bonds.emplace_back(previous, index);
         } else if (bond) {
           fail_smiles(smiles, token_at, "a bond before the first atom");
         }
@@ -372,11 +477,17 @@ inline MolecularGraph parse_smiles(std::string_view smiles) {
       const auto [right_order, right_stereo] = detail::bond_of_char(bond);
       mol.add_ring_bond(left.atom, here, std::max(left_order, right_order), left_stereo, right_stereo, left.position,
                         -1);
+      if (is_aromatic_bond(left.bond ? left.bond : bond, left.atom, here, token_at)) {
+        aromatic_bonds.emplace_back(left.atom, here);
+      }
     }
     if (mol.atom_count() == atoms_before) fail_smiles(smiles, fragment_start, "an empty fragment");
     if (!open_branches.empty()) fail_smiles(smiles, open_branches.back(), "an unclosed '('");
     if (!open_rings.empty()) fail_smiles(smiles, open_rings.begin()->second.at, "an unclosed ring bond");
     ++at;  // past the '.', or past the end
+  }
+  if (!aromatic_bonds.empty() && !detail::kekulize(mol, aromatic_bonds)) {
+    fail_smiles(smiles, 0, "aromatic atoms with no Kekule structure");
   }
   return mol;
 }

@@ -15,11 +15,12 @@
 // and rings with no room, and ignores what follows once an atom is saturated. So ANY sequence
 // of symbols decodes to a molecule that obeys the constraints: that is the point of SELFIES.
 //
-// The encoder preserves the atom order of its SMILES input. It needs a KEKULIZED SMILES
-// (no lowercase aromatic atoms; with RDKit: MolOps::Kekulize, then MolToSmiles with
-// kekuleSmiles=true): aromatic input is rejected with a mam::value_error, as are molecules
-// that break the bond constraints (e.g. hypervalent iodine under the default preset).
-// Decoder output is kekulized SMILES in the decoded atom order.
+// The encoder preserves the atom order of its SMILES input. SELFIES has no aromatic symbols:
+// aromatic SMILES is kekulized by the parser (molecular_graph.hpp), as selfies does; input
+// already kekulized (RDKit: MolOps::Kekulize, then MolToSmiles with kekuleSmiles=true) is
+// encoded as written. Molecules that break the bond constraints (e.g. hypervalent iodine
+// under the default preset) are a mam::value_error. Decoder output is kekulized SMILES in the
+// decoded atom order.
 //
 // Differences from selfies 2.x: no legacy (pre-2.0) symbols, no attribution maps, ring-bond
 // numbers in decoder output are reused once closed (selfies never reuses them), and the
@@ -401,9 +402,9 @@ inline bool selfies_inverts_chirality(const MolecularGraph& mol, int atom) {
 
 }  // namespace detail
 
-/// Encodes a kekulized SMILES string as SELFIES, keeping its atom order. A mam::value_error
-/// for SMILES the parser rejects (aromatic atoms included) and for atoms with more bonds
-/// than the constraints allow.
+/// Encodes a SMILES string as SELFIES, keeping its atom order (aromatic input is kekulized
+/// first). A mam::value_error for SMILES the parser rejects (including aromatic systems with
+/// no Kekule structure) and for atoms with more bonds than the constraints allow.
 inline std::string smiles_to_selfies(std::string_view smiles,
                                      const BondConstraints& constraints = BondConstraints::default_preset()) {
   MolecularGraph mol = parse_smiles(smiles);
