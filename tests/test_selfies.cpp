@@ -182,6 +182,9 @@ TEST_CASE("selfies: malformed symbols are errors", "[selfies]") {
   CHECK_THROWS_AS(selfies_to_smiles("[C][Branch4]"), mam::value_error);
   CHECK_THROWS_AS(selfies_to_smiles("[C][/Branch1]"), mam::value_error);
   CHECK_THROWS_AS(selfies_to_smiles("[C][--Ring1]"), mam::value_error);
+  CHECK_THROWS_AS(selfies_to_smiles("[C][C+10]"), mam::value_error);  // selfies charges are [+-][1-9]+
+  CHECK_THROWS_AS(selfies_to_smiles("[C][C+]"), mam::value_error);
+  CHECK_THROWS_AS(selfies_to_smiles("[C][CH]"), mam::value_error);    // H needs its count: [CH1]
   CHECK_THROWS_AS(selfies_to_smiles("[C]C"), mam::value_error);
   CHECK_THROWS_AS(selfies_to_smiles("[C][O"), mam::value_error);
   CHECK_THROWS_AS(selfies_to_smiles("[c][c]"), mam::value_error);  // no aromatic SELFIES symbols
@@ -264,7 +267,7 @@ TEST_CASE("selfies: encoder rejects what it cannot represent", "[selfies]") {
   try {
     smiles_to_selfies("c1cccc1");
   } catch (const mam::value_error& e) {
-    CHECK(std::string(e.what()).find("kekul") != std::string::npos);
+    CHECK(std::string(e.what()).find("Kekule structure") != std::string::npos);
   }
 }
 

@@ -115,6 +115,10 @@ TEST_CASE("smiles: vocabulary validation and key/value round trip", "[smiles]") 
   auto bad_size = entries;
   bad_size.front().second = "4x";
   CHECK_THROWS_AS(mam::Vocabulary::from_key_values(bad_size, "selfies"), mam::value_error);
+  bad_size.front().second = "-1";  // std::stoul would wrap it to a huge size
+  CHECK_THROWS_AS(mam::Vocabulary::from_key_values(bad_size, "selfies"), mam::value_error);
+  bad_size.front().second = "5";   // more tokens than entries
+  CHECK_THROWS_AS(mam::Vocabulary::from_key_values(bad_size, "selfies"), mam::value_error);
   CHECK_THROWS_AS(mam::Vocabulary::from_key_values(entries, "vocabulary"), mam::value_error);
 }
 

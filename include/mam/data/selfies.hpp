@@ -168,7 +168,8 @@ inline std::optional<SelfiesSymbol> parse_selfies_atom(std::string_view inner) {
   }
   if (at < inner.size() && (inner[at] == '+' || inner[at] == '-')) {
     const char sign = inner[at++];
-    if (at >= inner.size() || inner[at] == '0') return std::nullopt;
+    // selfies writes charges as [+-][1-9]+ (so "+10" is not a SELFIES charge).
+    if (at >= inner.size() || inner.find('0', at) != std::string_view::npos) return std::nullopt;
     const int magnitude = read_number(inner, at);
     if (magnitude <= 0) return std::nullopt;
     atom.charge = sign == '+' ? magnitude : -magnitude;

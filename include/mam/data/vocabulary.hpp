@@ -128,8 +128,11 @@ class Vocabulary {
     } catch (const std::exception&) {
       used = 0;
     }
-    detail::require<value_error>(used == size_text.size() && size >= 1, function,
-                                 detail::concat("a positive integer for '", prefix, ".size'"), size_text);
+    detail::require<value_error>(used == size_text.size() && size_text[0] != '-' && size >= 1 && size <= entries.size(),
+                                 function,
+                                 detail::concat("a positive integer for '", prefix, ".size' (at most the ", entries.size(),
+                                                " entries given)"),
+                                 size_text);
     std::vector<std::string> tokens;
     tokens.reserve(size - 1);
     for (std::size_t i = 1; i < size; ++i) tokens.push_back(value_of(detail::concat(prefix, ".", i)));
