@@ -56,6 +56,7 @@ struct Options {
   double learning_rate = 1e-3, final_lr_fraction = 1.0, clip = 0.0;
   // Maximum likelihood.
   long stage1_steps = 3000, stage2_steps = 1000;
+  double stage1_minutes = 0.0, stage2_minutes = 0.0;  // time budgets instead of steps when > 0
   int gibbs_steps = 4;
   // Energy-based.
   double target = -4.0, tau = 0.1, tau_start = 0.0, invalid_distance = 20.0, alpha = 1.0;
@@ -65,10 +66,11 @@ struct Options {
   long samples = 1000, conditional_samples = 64;
   int mask_from = 4, mask_to = 20;
   double temperature = 1.0;
+  std::string sample_order = "random";
   int threads = 2;
   std::uint64_t seed = 0;
   std::string out = "out/molecules";
-  bool resume = false;
+  bool resume = false, evaluate_only = false;
   long log_every = 50, checkpoint_every = 1000;
 };
 
@@ -408,14 +410,14 @@ mam::TrainerOptions trainer_options(const Options& o) {
   return options;
 }
 
-/// Stage 1 (conditionals from data) to `total_steps`, resuming from its checkpoint if asked.
-/// Returns false if interrupted.
-bool train_conditionals(Model& model, const MoleculeData& data, const Options& o, const std::string& name,
-                        long total_steps, TrainingLog& log) {
+/// Stage 1 (conditionals from data) to `total_steps` (or for `minutes` if > 0), resuming from
+/// its checkpoint if asked. Returns the trainer's step count, or -1 if interrupted.
+long train_conditionals(Model& model, const MoleculeData& data, const Options& o, const std::string& name,
+                        long total_steps, double minutes, TrainingLog& log) {
   mam::ConditionalTrainer<Model> trainer(model, data.codes, trainer_options(o), o.seed + 1);
-  const Stage stage{name, o.out + "/" + name + ".ckpt", total_steps, 0.0};
+  const Stage stage{name, o.out + "/" + name + ".ckpt", minutes > 0.0 ? 0 : total_steps, minutes};
   if (o.resume && std::filesystem::exists(stage.checkpoint)) trainer.load(stage.checkpoint);
-  return run_stage(trainer, stage, o, log, no_schedule, no_extra);
+  return run_stage(trainer, stage, o, log, no_schedule, no_extra) ? trainer.steps() : -1;
 }
 
 void write_histogram(const std::string& path, const std::string& title, const std::vector<double>& samples,
@@ -447,6 +449,10 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--stage2-steps", o.stage2_steps, "MLE stage 2 (marginals) steps, in total")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--stage1-minutes", o.stage1_minutes, "MLE stage 1 time budget (instead of --stage1-steps)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--stage2-minutes", o.stage2_minutes, "MLE stage 2 time budget (instead of --stage2-steps)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--gibbs-steps", o.gibbs_steps, "positions resampled per step of the on-policy buffer")
       ->check(CLI::PositiveNumber);
   app.add_option("--target", o.target, "energy mode: target logP g*");
@@ -467,6 +473,9 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--samples", o.samples, "samples to evaluate")->check(CLI::PositiveNumber);
   app.add_option("--temperature", o.temperature, "sampling temperature")->check(CLI::PositiveNumber);
+  app.add_option("--sample-order", o.sample_order,
+                 "order in which samples reveal positions: random (any-order) or left-to-right")
+      ->check(CLI::IsMember({"random", "left-to-right"}));
   app.add_option("--conditional-samples", o.conditional_samples, "MLE mode: completions of the seed molecule")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--mask-from", o.mask_from, "MLE mode: first resampled position of the seed (0-based)")
@@ -477,6 +486,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "random seed");
   app.add_option("--out", o.out, "output directory");
   app.add_flag("--resume", o.resume, "continue from the checkpoints in --out");
+  app.add_flag("--evaluate-only", o.evaluate_only, "no training: evaluate the model.ckpt in --out (e.g. at another --temperature)");
   app.add_option("--log-every", o.log_every, "steps between CSV rows")->check(CLI::PositiveNumber);
   app.add_option("--checkpoint-every", o.checkpoint_every, "steps between checkpoints")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
@@ -510,28 +520,37 @@ int main(int argc, char** argv) {
     TrainingLog log;
     bool finished = true;
     LogPTarget target(data.vocabulary, representation, o.target, o.tau, o.invalid_distance);
-    long energy_steps_done = 0;
+    long energy_steps_done = 0, stage1_steps_done = 0, stage2_steps_done = 0;
     double tau_now = o.tau;
 
-    if (!energy) {
+    if (o.evaluate_only) {
+      const mam::io::KeyValues stored = mam::io::load_model(o.out + "/model.ckpt", model);
+      if (mam::Vocabulary::from_key_values(stored) != data.vocabulary)
+        throw mam::value_error("mam_molecules: " + o.out + "/model.ckpt was trained with another vocabulary");
+    } else if (!energy) {
       // Stage 2's checkpoint holds the whole model: with it, stage 1 is done.
       const std::string stage2_checkpoint = o.out + "/marginal.ckpt";
       const bool stage1_done = o.resume && std::filesystem::exists(stage2_checkpoint);
-      if (!stage1_done) finished = train_conditionals(model, data, o, "conditional", o.stage1_steps, log);
+      if (!stage1_done) {
+        stage1_steps_done = train_conditionals(model, data, o, "conditional", o.stage1_steps, o.stage1_minutes, log);
+        finished = stage1_steps_done >= 0;
+      }
       if (finished) {
         mam::MarginalTrainerOptions options;
         options.trainer = trainer_options(o);
         options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, d);
         mam::MarginalTrainer<Model> trainer(model, data.codes, options, o.seed + 2);
         if (stage1_done) trainer.load(stage2_checkpoint);
-        finished = run_stage(trainer, {"marginal", stage2_checkpoint, o.stage2_steps, 0.0}, o, log, no_schedule,
-                             no_extra);
+        const Stage stage{"marginal", stage2_checkpoint, o.stage2_minutes > 0.0 ? 0 : o.stage2_steps,
+                          o.stage2_minutes};
+        finished = run_stage(trainer, stage, o, log, no_schedule, no_extra);
+        stage2_steps_done = trainer.steps();
       }
     } else {
       const std::string energy_checkpoint = o.out + "/energy.ckpt";
       const bool pretrain_done = o.resume && std::filesystem::exists(energy_checkpoint);
       if (o.pretrain_steps > 0 && !pretrain_done)
-        finished = train_conditionals(model, data, o, "pretrain", o.pretrain_steps, log);
+        finished = train_conditionals(model, data, o, "pretrain", o.pretrain_steps, 0.0, log) >= 0;
       if (finished) {
         mam::EnergyTrainerOptions options;
         options.trainer = trainer_options(o);
@@ -558,7 +577,7 @@ int main(int argc, char** argv) {
         target.set_tau(o.tau);  // evaluation against the real target
       }
     }
-    ex::write_text_atomically(o.out + "/training.csv", log.csv.str());
+    if (!o.evaluate_only) ex::write_text_atomically(o.out + "/training.csv", log.csv.str());
     if (!finished) {
       std::fprintf(stderr, "interrupted: checkpoints written to %s (continue with --resume)\n", o.out.c_str());
       return 130;
@@ -566,15 +585,20 @@ int main(int argc, char** argv) {
     mam::io::KeyValues metadata{{"example", "molecules"}, {"mode", o.mode}, {"strings", representation.name()},
                                 {"seed", std::to_string(o.seed)}};
     for (const auto& entry : data.vocabulary.to_key_values()) metadata.push_back(entry);
-    mam::io::save_model(o.out + "/model.ckpt", model, metadata);
-    ex::line_plot("mam_molecules training loss", "logged step", {{"loss", log.step, log.loss, {200, 30, 30}}})
+    if (!o.evaluate_only) mam::io::save_model(o.out + "/model.ckpt", model, metadata);
+    if (!o.evaluate_only)
+      ex::line_plot("mam_molecules training loss", "logged step", {{"loss", log.step, log.loss, {200, 30, 30}}})
         .save_png(o.out + "/training.png");
 
     // Samples: validity, uniqueness, novelty, logP.
     mam::Rng eval_rng(o.seed + 4);
     mam::SamplingOptions sampling;
     sampling.temperature = o.temperature;
-    const mam::CodeMatrix samples = mam::sample_ancestral(model, o.samples, eval_rng, sampling);
+    std::vector<mam::Index> left_to_right(static_cast<std::size_t>(d));
+    for (mam::Index i = 0; i < d; ++i) left_to_right[static_cast<std::size_t>(i)] = i;
+    const mam::CodeMatrix samples = o.sample_order == "random"
+                                        ? mam::sample_ancestral(model, o.samples, eval_rng, sampling)
+                                        : mam::sample_ancestral(model, o.samples, left_to_right, eval_rng, sampling);
     const std::vector<std::string> sample_smiles = decode_all(samples, data.vocabulary, representation);
     const auto properties = properties_of(sample_smiles);
     const SampleMetrics metrics = sample_metrics(properties, training);
@@ -586,8 +610,8 @@ int main(int argc, char** argv) {
       listing << sample_smiles[i] << '\t' << (properties[i].valid ? properties[i].canonical : "invalid") << '\n';
     ex::write_text_atomically(o.out + "/samples.smi", listing.str());
     const double data_log_p = mean_of(data.log_p);
-    std::printf("%ld samples (temperature %.2f): %.1f%% valid, %.1f%% of valid unique, %.1f%% of unique novel\n",
-                metrics.count, o.temperature, 100.0 * metrics.valid_fraction, 100.0 * metrics.unique_fraction,
+    std::printf("%ld samples (%s order, temperature %.2f): %.1f%% valid, %.1f%% of valid unique, %.1f%% of unique novel\n",
+                metrics.count, o.sample_order.c_str(), o.temperature, 100.0 * metrics.valid_fraction, 100.0 * metrics.unique_fraction,
                 100.0 * metrics.novel_fraction);
     std::printf("logP of valid samples: mean %.3f, std %.3f; of the training molecules: mean %.3f\n",
                 metrics.log_p_mean, metrics.log_p_std, data_log_p);
@@ -621,11 +645,12 @@ int main(int argc, char** argv) {
       JsonLine json;
       json.add("mode", o.mode).add("strings", representation.name()).add("length", long{o.length});
       json.add("vocabulary", static_cast<long>(k)).add("molecules", static_cast<long>(data.canonical.size()));
-      json.add("samples", metrics.count).add("temperature", o.temperature).add("valid", metrics.valid_fraction);
+      json.add("samples", metrics.count).add("sample_order", o.sample_order).add("temperature", o.temperature);
+      json.add("valid", metrics.valid_fraction);
       json.add("unique", metrics.unique_fraction).add("novel", metrics.novel_fraction);
       json.add("logp_mean", metrics.log_p_mean).add("logp_std", metrics.log_p_std).add("logp_mean_data", data_log_p);
       json.add("conditional_valid", conditional.valid_fraction).add("conditional_distinct", conditional.unique);
-      json.add("stage1_steps", o.stage1_steps).add("stage2_steps", o.stage2_steps);
+      json.add("stage1_steps", stage1_steps_done).add("stage2_steps", stage2_steps_done);
       json.add("train_seconds", log.seconds).add("seed", static_cast<long>(o.seed));
       std::printf("%s\n", json.str().c_str());
     } else {
