@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -37,6 +36,7 @@
 #include "support/files.hpp"
 #include "support/png.hpp"
 #include "support/progress.hpp"
+#include "support/run.hpp"
 
 namespace {
 
@@ -70,8 +70,6 @@ struct Options {
   long log_every = 50, checkpoint_every = 1000;
 };
 
-volatile std::sig_atomic_t interrupted = 0;
-void on_signal(int) { interrupted = 1; }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -160,7 +158,7 @@ bool train_stage(Trainer& trainer, int stage, Budget budget, StageProgress& reco
     record.write(o.out + "/progress.txt");
   };
   double fraction = fraction_done();
-  while (fraction < 1.0 && !interrupted) {
+  while (fraction < 1.0 && !ex::interrupted()) {
     const double decay = o.final_lr_fraction + (1.0 - o.final_lr_fraction) * 0.5 * (1.0 + std::cos(M_PI * fraction));
     trainer.optimizer().set_learning_rate(group, o.learning_rate * decay);
     const mam::StepReport report = trainer.step();
@@ -175,7 +173,7 @@ bool train_stage(Trainer& trainer, int stage, Budget budget, StageProgress& reco
   }
   save();
   progress.finish();
-  return !interrupted;
+  return !ex::interrupted();
 }
 
 /// A random mask of `count` positions per column: those entries become '?'.
@@ -245,10 +243,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    ex::prepare_output_directory(o.out);  // fail now, not after training
-    mam::set_num_threads(o.threads);
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    ex::start_run(o.out, o.threads);
 
     mam::Rng data_rng(o.seed + 3);
     const CodeMatrix train = load_split(o, "train", data_rng);

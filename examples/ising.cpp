@@ -13,7 +13,6 @@
 // the parameters, which REINFORCE's noisy steps leave better than the last iterate.
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <numeric>
@@ -34,6 +33,7 @@
 #include "support/files.hpp"
 #include "support/png.hpp"
 #include "support/progress.hpp"
+#include "support/run.hpp"
 
 namespace {
 
@@ -131,8 +131,6 @@ bool transfer_matrix_fits(int side, int num_values) {
   return states <= static_cast<double>(mam::max_transfer_states);
 }
 
-volatile std::sig_atomic_t interrupted = 0;
-void on_signal(int) { interrupted = 1; }
 
 /// Trains on `target`, evaluates against its exact answers and Gibbs samples, writes the
 /// outputs; returns the exit code.
@@ -172,7 +170,7 @@ int train_and_evaluate(const Target& target, const Options& o) {
   const double budget = o.minutes * 60.0;
   mam::StepReport report;
   const long first_step = trainer.steps();
-  while (!interrupted) {
+  while (!ex::interrupted()) {
     const double fraction = o.steps > 0 ? static_cast<double>(trainer.steps() - first_step) / static_cast<double>(o.steps)
                                         : progress.seconds() / budget;
     if (fraction >= 1.0) break;
@@ -201,7 +199,7 @@ int train_and_evaluate(const Target& target, const Options& o) {
   progress.finish();
   trainer.save(checkpoint);  // also on SIGINT/SIGTERM
   ex::write_text_atomically(o.out + "/training.csv", csv.str());
-  if (interrupted) {
+  if (ex::interrupted()) {
     std::fprintf(stderr, "interrupted: checkpoint written to %s (continue with --resume)\n", checkpoint.c_str());
     return 130;
   }
@@ -319,10 +317,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    ex::prepare_output_directory(o.out);  // fail now, not after training
-    mam::set_num_threads(o.threads);
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    ex::start_run(o.out, o.threads);
     if (o.potts >= 3) return train_and_evaluate(mam::PottsModel{o.side, o.potts, o.coupling, o.field}, o);
     return train_and_evaluate(mam::IsingModel{o.side, o.sigma, o.field}, o);
   } catch (const mam::error& e) {

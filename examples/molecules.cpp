@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -41,6 +40,7 @@
 #include "support/files.hpp"
 #include "support/png.hpp"
 #include "support/progress.hpp"
+#include "support/run.hpp"
 
 namespace {
 
@@ -74,8 +74,6 @@ struct Options {
   long log_every = 50, checkpoint_every = 1000;
 };
 
-volatile std::sig_atomic_t interrupted = 0;
-void on_signal(int) { interrupted = 1; }
 
 // ---------------------------------------------------------------------------------------------
 // Strings <-> molecules.
@@ -365,7 +363,7 @@ bool run_stage(Trainer& trainer, const Stage& stage, const Options& o, TrainingL
                                        : 1.0;
     return progress.seconds() / (stage.minutes * 60.0);
   };
-  while (!interrupted) {
+  while (!ex::interrupted()) {
     const double fraction = fraction_done();
     if (fraction >= 1.0 || (stage.total_steps > 0 && trainer.steps() >= stage.total_steps)) break;
     const double decay = o.final_lr_fraction + (1.0 - o.final_lr_fraction) * 0.5 * (1.0 + std::cos(M_PI * fraction));
@@ -395,7 +393,7 @@ bool run_stage(Trainer& trainer, const Stage& stage, const Options& o, TrainingL
   log.seconds += progress.seconds();
   progress.finish();
   trainer.save(stage.checkpoint);
-  return !interrupted;
+  return !ex::interrupted();
 }
 
 auto no_schedule = [](double) {};
@@ -499,11 +497,8 @@ int main(int argc, char** argv) {
     }
     const Representation representation(o.strings == "selfies");
     if (o.length == 0) o.length = representation.selfies() ? 55 : 60;
-    ex::prepare_output_directory(o.out);
+    ex::start_run(o.out, o.threads);
     chem::silence_rdkit_logging();
-    mam::set_num_threads(o.threads);
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
 
     // Data.
     const MoleculeData data = load_molecules(o.data, representation, o.length);
