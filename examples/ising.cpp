@@ -13,7 +13,6 @@
 // the parameters, which REINFORCE's noisy steps leave better than the last iterate.
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <numeric>
@@ -34,6 +33,7 @@
 #include "support/files.hpp"
 #include "support/png.hpp"
 #include "support/progress.hpp"
+#include "support/run.hpp"
 
 namespace {
 
@@ -45,7 +45,7 @@ struct Options {
   int potts = 0;  // K >= 3: Potts model; 0: Ising
   double sigma = 0.1, field = 0.2, coupling = 0.5;
   int hidden = 512, layers = 4, batch = 256, gibbs_steps = 4;
-  std::string activation = "leaky_relu";
+  std::string activation = "silu";
   double learning_rate = 1e-3, alpha = 1.0, clip = 0.0, final_lr_fraction = 1.0, average = 0.999;
   double minutes = 6.5;
   long steps = 0;  // 0: train for `minutes`
@@ -131,8 +131,6 @@ bool transfer_matrix_fits(int side, int num_values) {
   return states <= static_cast<double>(mam::max_transfer_states);
 }
 
-volatile std::sig_atomic_t interrupted = 0;
-void on_signal(int) { interrupted = 1; }
 
 /// Trains on `target`, evaluates against its exact answers and Gibbs samples, writes the
 /// outputs; returns the exit code.
@@ -172,7 +170,7 @@ int train_and_evaluate(const Target& target, const Options& o) {
   const double budget = o.minutes * 60.0;
   mam::StepReport report;
   const long first_step = trainer.steps();
-  while (!interrupted) {
+  while (!ex::interrupted()) {
     const double fraction = o.steps > 0 ? static_cast<double>(trainer.steps() - first_step) / static_cast<double>(o.steps)
                                         : progress.seconds() / budget;
     if (fraction >= 1.0) break;
@@ -201,7 +199,7 @@ int train_and_evaluate(const Target& target, const Options& o) {
   progress.finish();
   trainer.save(checkpoint);  // also on SIGINT/SIGTERM
   ex::write_text_atomically(o.out + "/training.csv", csv.str());
-  if (interrupted) {
+  if (ex::interrupted()) {
     std::fprintf(stderr, "interrupted: checkpoint written to %s (continue with --resume)\n", checkpoint.c_str());
     return 130;
   }
@@ -224,16 +222,22 @@ int train_and_evaluate(const Target& target, const Options& o) {
   std::vector<mam::Index> order(static_cast<std::size_t>(d));
   std::iota(order.begin(), order.end(), mam::Index{0});
   const mam::CodeMatrix model_samples = mam::sample_ancestral(model, std::min<mam::Index>(test.cols(), 2000), order, eval_rng);
-  const double sampler_log_ratio = batched_mean(model_samples, eval_batch, [&](const auto& x) {
-    const mam::Orders batch_orders(static_cast<std::size_t>(x.cols()), order);
-    return mam::Vector<double>(model.log_likelihood_chain(x, batch_orders) - target.log_f(x));
-  });
-  const double marginal_log_ratio = batched_mean(model_samples, eval_batch, [&](const auto& x) {
-    return mam::Vector<double>(model.log_marginal(x) - target.log_f(x));
-  });
+  mam::Vector<double> log_q(model_samples.cols()), log_p(model_samples.cols()), log_f(model_samples.cols());
+  for (mam::Index first = 0; first < model_samples.cols(); first += eval_batch) {
+    const mam::Index n = std::min(eval_batch, model_samples.cols() - first);
+    const auto x = model_samples.middleCols(first, n);
+    log_q.segment(first, n) = model.log_likelihood_chain(x, mam::Orders(static_cast<std::size_t>(n), order));
+    log_p.segment(first, n) = model.log_marginal(x);
+    log_f.segment(first, n) = target.log_f(x);
+  }
   const double nan = std::nan("");
-  const double reverse_kl = exact ? sampler_log_ratio + answers.log_z : nan;
-  const double reverse_kl_marginal = exact ? marginal_log_ratio + answers.log_z : nan;
+  const double reverse_kl = exact ? (log_q - log_f).mean() + answers.log_z : nan;
+  const double reverse_kl_marginal = exact ? (log_p - log_f).mean() + answers.log_z : nan;
+  // The marginal net is normalized only as far as it is self-consistent: its NLL can even go
+  // below the entropy floor. log sum_x p_theta(x), estimated by importance sampling with the
+  // sampler as proposal (log mean of p_theta / q over its samples), says how far it is off.
+  const mam::Vector<double> log_weights = log_p - log_q;
+  const double marginal_log_normalizer = mam::log_mean_exp(log_weights);
   const double entropy_floor = exact ? answers.entropy / bits : nan;
 
   // Pictures: model samples next to Gibbs samples; training curves.
@@ -260,14 +264,16 @@ int train_and_evaluate(const Target& target, const Options& o) {
     std::printf("exact: log Z = %.6f, entropy floor %.4f bits/dim; reverse KL of the sampler %.4f nats "
                 "(%.4f scoring its samples by the marginal net)\n",
                 answers.log_z, entropy_floor, reverse_kl, reverse_kl_marginal);
+  std::printf("normalization of the marginal net: log sum_x p_theta(x) = %.4f nats (importance sampling; 0 if exact)\n",
+              marginal_log_normalizer);
   std::printf("marginal inference %.3f s vs chain rule %.3f s: speed-up %.1fx\n", marginal_seconds, chain_seconds,
               chain_seconds / marginal_seconds);
   std::printf("{\"nll_bpd_marginal\": %.6f, \"nll_bpd_chain\": %.6f, \"nll_bpd_marginal_last_iterate\": %.6f, "
               "\"entropy_floor_bpd\": %.6f, \"log_z_exact\": %.6f, \"reverse_kl_nats\": %.6f, "
-              "\"reverse_kl_marginal_nats\": %.6f, \"speedup\": %.2f, \"steps\": %ld, \"train_seconds\": %.1f, "
+              "\"reverse_kl_marginal_nats\": %.6f, \"marginal_log_normalizer\": %.6f, \"speedup\": %.2f, \"steps\": %ld, \"train_seconds\": %.1f, "
               "\"target\": \"%s\", \"seed\": %llu}\n",
               nll_marginal, nll_chain, nll_last_iterate, entropy_floor, exact ? answers.log_z : nan, reverse_kl,
-              reverse_kl_marginal, chain_seconds / marginal_seconds, trainer.steps(), train_seconds,
+              reverse_kl_marginal, marginal_log_normalizer, chain_seconds / marginal_seconds, trainer.steps(), train_seconds,
               target_name(o).c_str(), static_cast<unsigned long long>(o.seed));
   return 0;
 }
@@ -311,10 +317,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    ex::prepare_output_directory(o.out);  // fail now, not after training
-    mam::set_num_threads(o.threads);
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    ex::start_run(o.out, o.threads);
     if (o.potts >= 3) return train_and_evaluate(mam::PottsModel{o.side, o.potts, o.coupling, o.field}, o);
     return train_and_evaluate(mam::IsingModel{o.side, o.sigma, o.field}, o);
   } catch (const mam::error& e) {

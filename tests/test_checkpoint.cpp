@@ -19,33 +19,15 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/temp_dir.hpp"
+#include "support/values.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 using namespace mam::io;
 
-/// A fresh directory under /tmp, removed with its content at the end of the test.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char pattern[] = "/tmp/mam_test_checkpoint_XXXXXX";
-    REQUIRE(::mkdtemp(pattern) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return path + "/" + name; }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(path)) names.push_back(entry.path().filename());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-};
+using mam::test::TempDir;
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -144,16 +126,7 @@ Checkpoint<double> small_checkpoint() {
 constexpr std::size_t small_name_length_at = 32;
 constexpr std::size_t small_count_at = 37;
 
-template <class Error, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  FAIL("expected an exception");
-  return {};
-}
+using mam::test::message_of;
 
 }  // namespace
 

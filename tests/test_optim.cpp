@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "support/values.hpp"
+
 #include <mam/optim/adam.hpp>
 #include <mam/optim/clip.hpp>
 #include <mam/optim/parameter_average.hpp>
@@ -7,13 +9,9 @@
 
 using mam::Vector;
 
+using mam::test::vec;
+
 namespace {
-Vector<double> vec(std::initializer_list<double> values) {
-  Vector<double> v(static_cast<mam::Index>(values.size()));
-  mam::Index i = 0;
-  for (double x : values) v[i++] = x;
-  return v;
-}
 // The parts of a model ParameterAverage touches: two flat parameter vectors and log Z.
 struct FakeNetwork {
   Vector<double> values;

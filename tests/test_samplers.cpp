@@ -10,6 +10,7 @@
 #include <mam/core/error.hpp>
 #include <mam/core/math.hpp>
 #include <mam/core/rng.hpp>
+#include <mam/data/batcher.hpp>
 #include <mam/eval/enumerate.hpp>
 #include <mam/model/marginalization_model.hpp>
 #include <mam/model/order_walk.hpp>
@@ -230,6 +231,111 @@ TEST_CASE("log_likelihood_chain with n_orders is the log-mean-exp over random or
   }
   Rng rng(1);
   CHECK_THROWS_AS(model.log_likelihood_chain(x, Index{0}, rng), mam::value_error);
+}
+
+TEST_CASE("log_likelihood_chain of a partial assignment sums the chain over its completions", "[sample]") {
+  // Brute force: along an order that reveals the known positions S first and the rest R
+  // after, exp(chain over S) = sum over completions x_R of exp(chain over S then R), because
+  // the conditionals of R given anything sum to one. Checked on every partial state.
+  const Shape shape{4, 3};
+  const Model model = make_model(shape, 331);
+  const CodeMatrix states = mam::all_states(shape.d, shape.k);
+  const CodeMatrix partials = mam::all_partial_states(shape.d, shape.k);
+  Rng rng(23);
+  const Orders known_orders = mam::random_orders(partials, true, rng);
+  const Vector<double> chain = model.log_likelihood_chain(partials, known_orders);
+  for (Index c = 0; c < partials.cols(); ++c) {
+    std::vector<Index> order = known_orders[static_cast<std::size_t>(c)];
+    std::vector<Index> rest;
+    for (Index i = 0; i < shape.d; ++i)
+      if (partials(i, c) == mam::unknown) rest.push_back(i);
+    rng.shuffle(rest);
+    order.insert(order.end(), rest.begin(), rest.end());
+    std::vector<Index> completions;
+    for (Index s = 0; s < states.cols(); ++s)
+      if (((partials.col(c).array() == mam::unknown) || (partials.col(c).array() == states.col(s).array())).all())
+        completions.push_back(s);
+    const CodeMatrix full = mam::gather_columns(states, completions);
+    const Vector<double> along = own_chain(model, full, same_order(full.cols(), order));
+    INFO("partial state " << c);
+    CHECK(std::abs(chain[c] - mam::log_sum_exp(along)) < exact_tolerance);
+  }
+}
+
+TEST_CASE("log_conditional_chain is the chain rule of x_A given x_B", "[sample]") {
+  const Shape shape{4, 3};
+  const Model model = make_model(shape, 341);
+  const CodeMatrix states = mam::all_states(shape.d, shape.k);
+  Rng rng(29);
+  // given: each state with a random subset B kept; A: the rest (all of it known in joint).
+  CodeMatrix given = states;
+  for (Index c = 0; c < given.cols(); ++c)
+    for (Index i = 0; i < shape.d; ++i)
+      if (rng.uniform() < 0.5) given(i, c) = mam::unknown;
+  const Orders a_orders = mam::random_orders(given, false, rng);
+  const Orders b_orders = mam::random_orders(given, true, rng);
+  const Vector<double> conditional = model.log_conditional_chain(states, given, a_orders);
+
+  // Against the independent loop started from x_B, and as a difference of two chains.
+  CHECK((conditional - own_chain(model, states, a_orders, given)).cwiseAbs().maxCoeff() < exact_tolerance);
+  Orders b_then_a = b_orders;
+  for (std::size_t c = 0; c < b_then_a.size(); ++c)
+    b_then_a[c].insert(b_then_a[c].end(), a_orders[c].begin(), a_orders[c].end());
+  const Vector<double> difference =
+      model.log_likelihood_chain(states, b_then_a) - model.log_likelihood_chain(given, b_orders);
+  CHECK((conditional - difference).cwiseAbs().maxCoeff() < exact_tolerance);
+
+  // Brute force: for a fixed B, its values and a fixed order of A, the conditional is a
+  // normalized distribution over the K^|A| values of x_A.
+  const std::vector<Index> order_a{3, 0};
+  for (Index b_state = 0; b_state < shape.k * shape.k; ++b_state) {
+    std::vector<Index> columns;
+    for (Index s = 0; s < states.cols(); ++s)
+      if (states(2, s) * shape.k + states(1, s) == b_state) columns.push_back(s);
+    const CodeMatrix joint = mam::gather_columns(states, columns);
+    CodeMatrix b_only = joint;
+    b_only.row(0).setConstant(mam::unknown);
+    b_only.row(3).setConstant(mam::unknown);
+    const Vector<double> p = model.log_conditional_chain(joint, b_only, same_order(joint.cols(), order_a));
+    CHECK(p.array().exp().sum() == Approx(1.0).epsilon(1e-12));
+  }
+
+  // With n_orders: the log-mean-exp over random orders of A, replayable from the seed; with
+  // nothing given it is log_likelihood_chain, draw for draw.
+  Rng estimate_rng(31), replay(31);
+  const Vector<double> estimate = model.log_conditional_chain(states, given, 3, estimate_rng);
+  CodeMatrix repeated(shape.d, 3 * states.cols()), repeated_given(shape.d, 3 * states.cols());
+  for (Index m = 0; m < 3; ++m) {
+    repeated.middleCols(m * states.cols(), states.cols()) = states;
+    repeated_given.middleCols(m * states.cols(), states.cols()) = given;
+  }
+  const Orders replayed = mam::random_orders(repeated_given, false, replay);
+  const Vector<double> per_order = own_chain(model, repeated, replayed, repeated_given);
+  for (Index c = 0; c < states.cols(); ++c) {
+    const double expected = std::log((std::exp(per_order[c]) + std::exp(per_order[states.cols() + c]) +
+                                      std::exp(per_order[2 * states.cols() + c])) / 3.0);
+    CHECK(std::abs(estimate[c] - expected) < exact_tolerance);
+  }
+  CHECK(estimate_rng == replay);
+  Rng a(37), b(37);
+  const CodeMatrix nothing = CodeMatrix::Constant(shape.d, states.cols(), mam::unknown);
+  CHECK((model.log_conditional_chain(states, nothing, 2, a) - model.log_likelihood_chain(states, 2, b))
+            .cwiseAbs()
+            .maxCoeff() == 0.0);
+
+  // Refused: given entries that differ from joint, orders naming a given position, shapes.
+  CodeMatrix wrong = given;
+  Index column = 0;
+  while ((given.col(column).array() == mam::unknown).all()) ++column;
+  Index known = 0;
+  while (given(known, column) == mam::unknown) ++known;
+  wrong(known, column) = (given(known, column) + 1) % static_cast<Code>(shape.k);
+  CHECK_THROWS_AS(model.log_conditional_chain(states, wrong, a_orders), mam::value_error);
+  Orders bad = a_orders;
+  bad[static_cast<std::size_t>(column)].push_back(known);
+  CHECK_THROWS_AS(model.log_conditional_chain(states, given, bad), mam::value_error);
+  CHECK_THROWS_AS(model.log_conditional_chain(states, given.leftCols(3), a_orders), mam::shape_error);
+  CHECK_THROWS_AS(model.log_conditional_chain(states, given, Index{0}, a), mam::value_error);
 }
 
 TEST_CASE("sample_ancestral along a given order matches that order's exact distribution", "[sample]") {

@@ -35,6 +35,12 @@ MAM_PACKAGES=(
   zlib1g-dev
   libcli11-dev
   libstb-dev
+  dataset-fashion-mnist
+  # RDKit: optional in CMake (mam_molecules and the SELFIES/RDKit tests are skipped without
+  # it), installed here so the test suite covers them.
+  librdkit-dev
+  libboost-dev
+  rdkit-data
 )
 if [[ -n "${MAM_EXTRA_PACKAGES:-}" ]]; then
   read -r -a _mam_extra_packages <<<"$MAM_EXTRA_PACKAGES"

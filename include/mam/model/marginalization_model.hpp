@@ -123,16 +123,7 @@ class MarginalizationModel {
   /// normalizer cancels.
   Vector<double> log_conditional(const Eigen::Ref<const CodeMatrix>& joint,
                                  const Eigen::Ref<const CodeMatrix>& given) const {
-    const char* function = "mam::MarginalizationModel::log_conditional";
-    detail::require<shape_error>(joint.rows() == given.rows() && joint.cols() == given.cols(), function,
-                                 detail::concat("given of shape ", joint.rows(), " x ", joint.cols()),
-                                 detail::concat(given.rows(), " x ", given.cols()));
-    for (Index c = 0; c < given.cols(); ++c)
-      for (Index i = 0; i < given.rows(); ++i)
-        if (given(i, c) != unknown && given(i, c) != joint(i, c))
-          detail::fail<value_error>(function, "the conditioning entries to appear in joint",
-                                    detail::concat("position ", i, " of sample ", c, ": given ",
-                                                   given(i, c), ", joint ", joint(i, c)));
+    validate_given(joint, given, "mam::MarginalizationModel::log_conditional");
     CodeMatrix both(joint.rows(), 2 * joint.cols());
     both.leftCols(joint.cols()) = joint;
     both.rightCols(joint.cols()) = given;
@@ -144,42 +135,33 @@ class MarginalizationModel {
   /// log p_phi(x_p | positions revealed before p). Each order must list known positions of
   /// its sample; the unlisted ones are marginalized. One conditional pass per step.
   Vector<double> log_likelihood_chain(const Eigen::Ref<const CodeMatrix>& x, const Orders& orders) const {
-    const char* function = "mam::MarginalizationModel::log_likelihood_chain";
-    validate_codes(x, num_variables(), num_values(), function);
-    detail::require<shape_error>(static_cast<Index>(orders.size()) == x.cols(), function,
-                                 detail::concat("one order per sample (", x.cols(), ")"), orders.size());
-    for (Index c = 0; c < x.cols(); ++c)
-      for (Index p : orders[static_cast<std::size_t>(c)])
-        detail::require<value_error>(p >= 0 && p < x.rows() && x(p, c) != unknown, function,
-                                     "orders of known positions",
-                                     detail::concat("position ", p, " in the order of sample ", c));
-    Vector<double> log_p = Vector<double>::Zero(x.cols());
-    CodeMatrix state = CodeMatrix::Constant(x.rows(), x.cols(), unknown);
-    reveal_along_orders(conditional_, state, orders, [&](Index c, Index p, const auto& logits) {
-      const Code value = x(p, c);
-      log_p[c] += log_softmax_at(logits, value);
-      return value;
-    });
-    return log_p;
+    return chain_from(x, CodeMatrix::Constant(x.rows(), x.cols(), unknown), orders,
+                      "mam::MarginalizationModel::log_likelihood_chain");
   }
 
   /// The AO-ARM estimate of log p(x_S) with `n_orders` uniformly random orders of the known
   /// positions per sample: n_orders = 1 is "AO-ARM-S", more is the log-mean-exp "AO-ARM-E".
   /// All orders of all samples go through the network together.
   Vector<double> log_likelihood_chain(const Eigen::Ref<const CodeMatrix>& x, Index n_orders, Rng& rng) const {
-    detail::require<value_error>(n_orders >= 1, "mam::MarginalizationModel::log_likelihood_chain",
-                                 "n_orders >= 1", n_orders);
-    const Index batch = x.cols();
-    CodeMatrix repeated(x.rows(), batch * n_orders);
-    for (Index m = 0; m < n_orders; ++m) repeated.middleCols(m * batch, batch) = x;
-    const Vector<double> per_order = log_likelihood_chain(repeated, random_orders(repeated, true, rng));
-    Vector<double> estimate(batch);
-    Vector<double> samples(n_orders);
-    for (Index c = 0; c < batch; ++c) {
-      for (Index m = 0; m < n_orders; ++m) samples[m] = per_order[m * batch + c];
-      estimate[c] = log_mean_exp(samples);
-    }
-    return estimate;
+    return chain_estimate(x, CodeMatrix::Constant(x.rows(), x.cols(), unknown), n_orders, rng,
+                          "mam::MarginalizationModel::log_likelihood_chain");
+  }
+
+  /// The AO-ARM chain rule for log p(x_A | x_B): starting from `given` (x_B), reveals the
+  /// entries of `joint` (x_{A u B}) along the given orders, summing log p_phi of each. Each
+  /// order must list positions known in `joint` and unknown in `given`; the known entries
+  /// of `given` must appear in `joint`. One conditional pass per step, so |A| passes where
+  /// the marginal net needs one (log_conditional).
+  Vector<double> log_conditional_chain(const Eigen::Ref<const CodeMatrix>& joint, const Eigen::Ref<const CodeMatrix>& given,
+                                       const Orders& orders) const {
+    return chain_from(joint, given, orders, "mam::MarginalizationModel::log_conditional_chain");
+  }
+
+  /// The AO-ARM estimate of log p(x_A | x_B) with `n_orders` uniformly random orders of A per
+  /// sample (log-mean-exp over orders, as log_likelihood_chain).
+  Vector<double> log_conditional_chain(const Eigen::Ref<const CodeMatrix>& joint, const Eigen::Ref<const CodeMatrix>& given,
+                                       Index n_orders, Rng& rng) const {
+    return chain_estimate(joint, given, n_orders, rng, "mam::MarginalizationModel::log_conditional_chain");
   }
 
   /// Self-consistency residual of each query, a diagnostic to print next to an answer:
@@ -215,6 +197,66 @@ class MarginalizationModel {
   }
 
  private:
+  /// Checks that `given` has the shape of `joint` and that its known entries appear there.
+  void validate_given(const Eigen::Ref<const CodeMatrix>& joint, const Eigen::Ref<const CodeMatrix>& given,
+                      const char* function) const {
+    validate_codes(joint, num_variables(), num_values(), function);
+    detail::require<shape_error>(joint.rows() == given.rows() && joint.cols() == given.cols(), function,
+                                 detail::concat("given of shape ", joint.rows(), " x ", joint.cols()),
+                                 detail::concat(given.rows(), " x ", given.cols()));
+    for (Index c = 0; c < given.cols(); ++c)
+      for (Index i = 0; i < given.rows(); ++i)
+        if (given(i, c) != unknown && given(i, c) != joint(i, c))
+          detail::fail<value_error>(function, "the conditioning entries to appear in joint",
+                                    detail::concat("position ", i, " of sample ", c, ": given ", given(i, c),
+                                                   ", joint ", joint(i, c)));
+  }
+
+  /// Sum of log p_phi(x_p | revealed) along `orders`, starting from the state `given`.
+  Vector<double> chain_from(const Eigen::Ref<const CodeMatrix>& x, const Eigen::Ref<const CodeMatrix>& given,
+                            const Orders& orders, const char* function) const {
+    validate_given(x, given, function);
+    detail::require<shape_error>(static_cast<Index>(orders.size()) == x.cols(), function,
+                                 detail::concat("one order per sample (", x.cols(), ")"), orders.size());
+    for (Index c = 0; c < x.cols(); ++c)
+      for (Index p : orders[static_cast<std::size_t>(c)])
+        detail::require<value_error>(p >= 0 && p < x.rows() && x(p, c) != unknown && given(p, c) == unknown,
+                                     function, "orders of positions known in x and not given",
+                                     detail::concat("position ", p, " in the order of sample ", c));
+    Vector<double> log_p = Vector<double>::Zero(x.cols());
+    CodeMatrix state = given;
+    reveal_along_orders(conditional_, state, orders, [&](Index c, Index p, const auto& logits) {
+      const Code value = x(p, c);
+      log_p[c] += log_softmax_at(logits, value);
+      return value;
+    });
+    return log_p;
+  }
+
+  /// log-mean-exp over `n_orders` random orders of the positions known in x but not given.
+  Vector<double> chain_estimate(const Eigen::Ref<const CodeMatrix>& x, const Eigen::Ref<const CodeMatrix>& given,
+                                Index n_orders, Rng& rng, const char* function) const {
+    detail::require<value_error>(n_orders >= 1, function, "n_orders >= 1", n_orders);
+    validate_given(x, given, function);
+    const Index batch = x.cols();
+    CodeMatrix repeated(x.rows(), batch * n_orders), repeated_given(x.rows(), batch * n_orders);
+    for (Index m = 0; m < n_orders; ++m) {
+      repeated.middleCols(m * batch, batch) = x;
+      repeated_given.middleCols(m * batch, batch) = given;
+    }
+    // The positions to reveal: known in x and unknown in given.
+    const CodeMatrix to_reveal =
+        (repeated_given.array() == unknown).select(repeated, CodeMatrix::Constant(x.rows(), batch * n_orders, unknown));
+    const Vector<double> per_order = chain_from(repeated, repeated_given, random_orders(to_reveal, true, rng), function);
+    Vector<double> estimate(batch);
+    Vector<double> samples(n_orders);
+    for (Index c = 0; c < batch; ++c) {
+      for (Index m = 0; m < n_orders; ++m) samples[m] = per_order[m * batch + c];
+      estimate[c] = log_mean_exp(samples);
+    }
+    return estimate;
+  }
+
   MarginalNet marginal_;
   ConditionalNet conditional_;
   Normalization normalization_;

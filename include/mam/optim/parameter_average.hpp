@@ -9,6 +9,7 @@
 // warm-up TensorFlow's ExponentialMovingAverage uses with num_updates).
 
 #include <algorithm>
+#include <utility>
 
 #include "mam/core/error.hpp"
 #include "mam/core/threads.hpp"

@@ -1,0 +1,695 @@
+// mam_molecules: marginalization models of molecule strings (SMILES or SELFIES), with RDKit
+// as the judge of validity and Crippen logP.
+//
+//   --mode mle     maximum likelihood on NCI molecules (Debian rdkit-data): stage 1 fits the
+//                  conditionals (AO-ARM), stage 2 the marginals (self-consistency); then
+//                  samples are scored for validity, uniqueness, novelty and logP, and a seed
+//                  molecule is completed with its positions --mask-from..--mask-to resampled.
+//   --mode energy  no data in the objective: the target p*(x) ~ exp(-(logP(x) - g*)^2 / tau)
+//                  over SELFIES strings of length 55 (any SELFIES string decodes to a
+//                  molecule); the data only provide the alphabet and, with --pretrain-steps,
+//                  a maximum-likelihood start.
+//
+// Prints a progress bar per training stage; writes a CSV log, pictures (SVG molecule grids by
+// RDKit, PNG histograms and curves), checkpoints (--resume continues from them; Ctrl-C saves
+// one) and one JSON line with the mode's metrics last.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include <mam/data/selfies.hpp>
+#include <mam/data/smiles.hpp>
+#include <mam/data/vocabulary.hpp>
+#include <mam/io/model_checkpoint.hpp>
+#include <mam/mam.hpp>
+#include <mam/train/conditional_trainer.hpp>
+#include <mam/train/energy_trainer.hpp>
+#include <mam/train/marginal_trainer.hpp>
+
+#include "support/chemistry.hpp"
+#include "support/files.hpp"
+#include "support/png.hpp"
+#include "support/progress.hpp"
+#include "support/run.hpp"
+
+namespace {
+
+using Model = mam::ResidualMarginalizationModel<float>;
+namespace ex = mam::examples;
+namespace chem = mam::examples::chemistry;
+
+struct Options {
+  std::string mode = "mle", strings = "smiles";
+  std::string data = "/usr/share/RDKit/Data/NCI/first_5K.smi";
+  int length = 0;  // 0: 60 for SMILES, 55 for SELFIES
+  int hidden = 512, layers = 4, batch = 256;
+  double learning_rate = 1e-3, final_lr_fraction = 1.0, clip = 0.0;
+  // Maximum likelihood.
+  long stage1_steps = 3000, stage2_steps = 1000;
+  double stage1_minutes = 0.0, stage2_minutes = 0.0;  // time budgets instead of steps when > 0
+  int gibbs_steps = 4;
+  // Energy-based.
+  double target = -4.0, tau = 0.1, tau_start = 0.0, invalid_distance = 20.0, alpha = 1.0;
+  long pretrain_steps = 0, energy_steps = 0, refresh_every = 0;
+  double minutes = 25.0;  // energy training time budget when --energy-steps is 0
+  // Evaluation.
+  long samples = 1000, conditional_samples = 64;
+  int mask_from = 4, mask_to = 20;
+  double temperature = 1.0;
+  std::string sample_order = "random";
+  int threads = 2;
+  std::uint64_t seed = 0;
+  std::string out = "out/molecules";
+  bool resume = false, evaluate_only = false;
+  long log_every = 50, checkpoint_every = 1000;
+};
+
+
+// ---------------------------------------------------------------------------------------------
+// Strings <-> molecules.
+
+/// How molecules become token sequences and back, for one string kind.
+class Representation {
+ public:
+  explicit Representation(bool selfies) : selfies_(selfies) {}
+
+  bool selfies() const { return selfies_; }
+  const char* name() const { return selfies_ ? "selfies" : "smiles"; }
+  std::string padding() const { return selfies_ ? mam::selfies_padding() : mam::smiles_padding(); }
+
+  /// Tokens of a molecule given by RDKit (canonical SMILES, or SELFIES of its Kekulé form);
+  /// throws mam::value_error with the reason if it cannot be written.
+  std::vector<std::string> tokens(const RDKit::ROMol& molecule) const {
+    if (!selfies_) return mam::tokenize_smiles(chem::canonical_smiles(molecule));
+    const auto kekule = chem::kekule_smiles(molecule);
+    if (!kekule) throw mam::value_error("RDKit cannot kekulize the molecule");
+    return mam::split_selfies(mam::smiles_to_selfies(*kekule));
+  }
+
+  /// The SMILES a token sequence stands for (for SELFIES, its decoding, which is always a
+  /// molecule; an empty string when every symbol is padding).
+  std::string to_smiles(const std::vector<std::string>& tokens) const {
+    const std::string joined = mam::join_tokens(tokens);
+    return selfies_ ? mam::selfies_to_smiles(joined) : joined;
+  }
+
+ private:
+  bool selfies_;
+};
+
+/// The training molecules: canonical, single-fragment, organic-subset, at most L tokens.
+struct MoleculeData {
+  long read = 0;
+  std::vector<std::pair<std::string, long>> dropped;  // reason, count (in order of the filters)
+  std::vector<std::string> canonical;                 // kept molecules
+  std::vector<double> log_p;
+  mam::Vocabulary vocabulary{"_", {}};
+  mam::CodeMatrix codes;  // L x molecules
+};
+
+MoleculeData load_molecules(const std::string& path, const Representation& representation, int length) {
+  std::ifstream in(path);
+  if (!in) throw mam::io_error("mam_molecules: cannot read the molecule file '" + path + "'");
+  std::map<std::string, long> reasons;
+  const std::vector<std::string> order{"rejected by RDKit",
+                                       "several fragments",
+                                       "elements outside the organic subset",
+                                       "duplicate after canonicalization",
+                                       std::string("not encodable as ") + representation.name(),
+                                       "SELFIES round trip changes the molecule",
+                                       "longer than L tokens"};
+  MoleculeData data;
+  std::vector<std::vector<std::string>> tokenized;
+  std::unordered_set<std::string> seen;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string smiles;
+    if (!(fields >> smiles)) continue;
+    ++data.read;
+    const chem::Parsed parsed = chem::parse_smiles(smiles);
+    if (!parsed) {
+      ++reasons[order[0]];
+      continue;
+    }
+    if (chem::fragment_count(*parsed.molecule) != 1) {
+      ++reasons[order[1]];
+      continue;
+    }
+    if (!chem::organic_subset(*parsed.molecule)) {
+      ++reasons[order[2]];
+      continue;
+    }
+    const std::string canonical = chem::canonical_smiles(*parsed.molecule);
+    if (!seen.insert(canonical).second) {
+      ++reasons[order[3]];
+      continue;
+    }
+    std::vector<std::string> tokens;
+    try {
+      tokens = representation.tokens(*parsed.molecule);
+    } catch (const mam::value_error&) {
+      ++reasons[order[4]];
+      continue;
+    }
+    if (representation.selfies() && chem::canonical_smiles(representation.to_smiles(tokens)) != canonical) {
+      ++reasons[order[5]];
+      continue;
+    }
+    if (static_cast<int>(tokens.size()) > length) {
+      ++reasons[order[6]];
+      continue;
+    }
+    data.canonical.push_back(canonical);
+    data.log_p.push_back(chem::crippen_log_p(*parsed.molecule));
+    tokenized.push_back(std::move(tokens));
+  }
+  for (const auto& reason : order)
+    if (reasons.count(reason) != 0) data.dropped.emplace_back(reason, reasons[reason]);
+  if (data.canonical.empty())
+    throw mam::value_error("mam_molecules: no molecule of '" + path + "' passed the filters (L = " +
+                           std::to_string(length) + ")");
+  data.vocabulary = mam::Vocabulary::from_corpus(representation.padding(), tokenized);
+  data.codes = mam::encode_corpus(data.vocabulary, tokenized, length).codes;
+  return data;
+}
+
+/// The SMILES of every column of `codes` (complete samples).
+std::vector<std::string> decode_all(const mam::CodeMatrix& codes, const mam::Vocabulary& vocabulary,
+                                    const Representation& representation) {
+  std::vector<std::string> smiles(static_cast<std::size_t>(codes.cols()));
+  for (mam::Index c = 0; c < codes.cols(); ++c)
+    smiles[static_cast<std::size_t>(c)] = representation.to_smiles(vocabulary.decode(codes.col(c)));
+  return smiles;
+}
+
+/// RDKit's verdict on every string, computed on all threads (RDKit parsing is thread-safe).
+std::vector<chem::Properties> properties_of(const std::vector<std::string>& smiles) {
+  std::vector<chem::Properties> result(smiles.size());
+  const auto n = static_cast<long>(smiles.size());
+#pragma omp parallel for schedule(dynamic, 8) if (n >= 64)
+  for (long i = 0; i < n; ++i) result[static_cast<std::size_t>(i)] = chem::properties(smiles[static_cast<std::size_t>(i)]);
+  return result;
+}
+
+/// One JSON object on one line, built field by field; non-finite numbers become null.
+class JsonLine {
+ public:
+  JsonLine& add(const std::string& key, double value) {
+    char text[64];
+    if (std::isfinite(value)) std::snprintf(text, sizeof text, "%.6g", value);
+    else std::snprintf(text, sizeof text, "null");
+    return raw(key, text);
+  }
+  JsonLine& add(const std::string& key, long value) { return raw(key, std::to_string(value)); }
+  JsonLine& add(const std::string& key, const std::string& value) { return raw(key, "\"" + value + "\""); }
+  std::string str() const { return "{" + fields_ + "}"; }
+
+ private:
+  JsonLine& raw(const std::string& key, const std::string& value) {
+    fields_ += (fields_.empty() ? "\"" : ", \"") + key + "\": " + value;
+    return *this;
+  }
+  std::string fields_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Metrics of a set of samples.
+
+struct SampleMetrics {
+  long count = 0, valid = 0, unique = 0, novel = 0;
+  double valid_fraction = 0.0, unique_fraction = 0.0, novel_fraction = 0.0;
+  std::vector<double> log_p;  // of the valid samples
+  double log_p_mean = std::nan(""), log_p_std = std::nan("");
+};
+
+SampleMetrics sample_metrics(const std::vector<chem::Properties>& properties,
+                             const std::unordered_set<std::string>& training) {
+  SampleMetrics m;
+  m.count = static_cast<long>(properties.size());
+  std::unordered_set<std::string> distinct;
+  for (const auto& p : properties) {
+    if (!p.valid) continue;
+    ++m.valid;
+    m.log_p.push_back(p.log_p);
+    if (distinct.insert(p.canonical).second && training.count(p.canonical) == 0) ++m.novel;
+  }
+  m.unique = static_cast<long>(distinct.size());
+  m.valid_fraction = m.count > 0 ? static_cast<double>(m.valid) / static_cast<double>(m.count) : 0.0;
+  m.unique_fraction = m.valid > 0 ? static_cast<double>(m.unique) / static_cast<double>(m.valid) : 0.0;
+  m.novel_fraction = m.unique > 0 ? static_cast<double>(m.novel) / static_cast<double>(m.unique) : 0.0;
+  if (!m.log_p.empty()) {
+    double sum = 0.0, squares = 0.0;
+    for (double v : m.log_p) sum += v;
+    m.log_p_mean = sum / static_cast<double>(m.log_p.size());
+    for (double v : m.log_p) squares += (v - m.log_p_mean) * (v - m.log_p_mean);
+    m.log_p_std = std::sqrt(squares / static_cast<double>(m.log_p.size()));
+  }
+  return m;
+}
+
+double mean_of(const std::vector<double>& values) {
+  double sum = 0.0;
+  for (double v : values) sum += v;
+  return values.empty() ? std::nan("") : sum / static_cast<double>(values.size());
+}
+
+/// Up to `count` distinct valid molecules of `properties` with their logP as legend.
+void pick_for_grid(const std::vector<chem::Properties>& properties, std::size_t count, std::vector<std::string>& smiles,
+                   std::vector<std::string>& legends) {
+  std::unordered_set<std::string> shown;
+  for (const auto& p : properties) {
+    if (smiles.size() >= count) break;
+    if (!p.valid || !shown.insert(p.canonical).second) continue;
+    char legend[48];
+    std::snprintf(legend, sizeof legend, "logP %.2f", p.log_p);
+    smiles.push_back(p.canonical);
+    legends.emplace_back(legend);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The energy-based target.
+
+/// log f(x) = -(logP(x) - g*)^2 / tau for the molecule a SELFIES column decodes to, and a
+/// large finite penalty for an empty or invalid one: the value of a logP `invalid_distance`
+/// away from the target (so it stays the worst score while tau is annealed). Also keeps what
+/// it saw in the last batch (the trainer's buffer), for the log.
+class LogPTarget {
+ public:
+  LogPTarget(const mam::Vocabulary& vocabulary, const Representation& representation, double target, double tau,
+             double invalid_distance)
+      : vocabulary_(vocabulary),
+        representation_(representation),
+        target_(target),
+        tau_(tau),
+        invalid_distance_(invalid_distance) {}
+
+  void set_tau(double tau) { tau_ = tau; }
+  double tau() const { return tau_; }
+  double target() const { return target_; }
+
+  double log_f(const chem::Properties& p) const {
+    const double distance = p.valid ? p.log_p - target_ : invalid_distance_;
+    return -distance * distance / tau_;
+  }
+
+  mam::Vector<double> operator()(const mam::CodeMatrix& x) {
+    const auto properties = properties_of(decode_all(x, vocabulary_, representation_));
+    mam::Vector<double> values(x.cols());
+    long within = 0, valid = 0;
+    double log_p_sum = 0.0;
+    for (std::size_t c = 0; c < properties.size(); ++c) {
+      values[static_cast<mam::Index>(c)] = log_f(properties[c]);
+      if (!properties[c].valid) continue;
+      ++valid;
+      log_p_sum += properties[c].log_p;
+      if (std::abs(properties[c].log_p - target_) <= 0.5) ++within;
+    }
+    last_within_ = static_cast<double>(within) / static_cast<double>(x.cols());
+    last_mean_log_p_ = valid > 0 ? log_p_sum / static_cast<double>(valid) : std::nan("");
+    return values;
+  }
+
+  double last_within() const { return last_within_; }
+  double last_mean_log_p() const { return last_mean_log_p_; }
+
+ private:
+  const mam::Vocabulary& vocabulary_;
+  const Representation& representation_;
+  double target_, tau_, invalid_distance_;
+  double last_within_ = std::nan(""), last_mean_log_p_ = std::nan("");
+};
+
+// ---------------------------------------------------------------------------------------------
+// Training stages with a progress bar, a CSV log and checkpoints.
+
+struct TrainingLog {
+  std::ostringstream csv;
+  std::vector<double> step, loss;
+  double seconds = 0.0;
+  TrainingLog() { csv << "stage,step,seconds,loss,nll,consistency,mean_log_ratio,tau,buffer_within,buffer_mean_logp\n"; }
+};
+
+/// What a stage's loop needs besides the trainer.
+struct Stage {
+  std::string name, checkpoint;
+  long total_steps = 0;  // absolute: a resumed trainer continues to this count
+  double minutes = 0.0;  // used instead when total_steps is 0
+};
+
+/// Runs `trainer` to the stage's end, calling `before(fraction)` ahead of every step (for
+/// schedules) and `extra(report)` for the energy columns of the log. Returns false if
+/// interrupted (the checkpoint is written either way).
+template <class Trainer, class Before, class Extra>
+bool run_stage(Trainer& trainer, const Stage& stage, const Options& o, TrainingLog& log, Before&& before,
+               Extra&& extra) {
+  ex::ProgressBar progress(stage.name);
+  const long first = trainer.steps();
+  auto fraction_done = [&] {
+    if (stage.total_steps > 0)
+      return stage.total_steps > first ? static_cast<double>(trainer.steps() - first) /
+                                             static_cast<double>(stage.total_steps - first)
+                                       : 1.0;
+    return progress.seconds() / (stage.minutes * 60.0);
+  };
+  while (!ex::interrupted()) {
+    const double fraction = fraction_done();
+    if (fraction >= 1.0 || (stage.total_steps > 0 && trainer.steps() >= stage.total_steps)) break;
+    const double decay = o.final_lr_fraction + (1.0 - o.final_lr_fraction) * 0.5 * (1.0 + std::cos(M_PI * fraction));
+    trainer.optimizer().set_learning_rate(mam::ParameterGroup::marginal, o.learning_rate * decay);
+    trainer.optimizer().set_learning_rate(mam::ParameterGroup::conditional, o.learning_rate * decay);
+    before(fraction);
+    const mam::StepReport report = trainer.step();
+    if (report.step % o.log_every == 0) {
+      const auto [tau, within, mean_log_p] = extra(report);
+      log.csv << stage.name << ',' << report.step << ',' << log.seconds + progress.seconds() << ',' << report.loss
+              << ',' << report.nll << ',' << report.consistency << ',' << report.mean_log_ratio << ',' << tau << ','
+              << within << ',' << mean_log_p << '\n';
+      log.step.push_back(static_cast<double>(log.step.size()) * static_cast<double>(o.log_every));
+      log.loss.push_back(report.loss);
+      char metrics[200];
+      if (std::isfinite(within))
+        std::snprintf(metrics, sizeof metrics, "step %ld  loss %.3f  consistency %.2e  tau %.3g  within %.2f  logP %.2f",
+                      report.step, report.loss, report.consistency, tau, within, mean_log_p);
+      else if (std::isfinite(report.nll))
+        std::snprintf(metrics, sizeof metrics, "step %ld  NLL %.3f nats", report.step, report.nll);
+      else
+        std::snprintf(metrics, sizeof metrics, "step %ld  self-consistency %.3e", report.step, report.consistency);
+      progress.update(std::min(1.0, fraction_done()), metrics);
+    }
+    if (report.step % o.checkpoint_every == 0) trainer.save(stage.checkpoint);
+  }
+  log.seconds += progress.seconds();
+  progress.finish();
+  trainer.save(stage.checkpoint);
+  return !ex::interrupted();
+}
+
+auto no_schedule = [](double) {};
+auto no_extra = [](const mam::StepReport&) { return std::make_tuple(std::nan(""), std::nan(""), std::nan("")); };
+
+mam::TrainerOptions trainer_options(const Options& o) {
+  mam::TrainerOptions options;
+  options.batch_size = o.batch;
+  options.marginal_adam.learning_rate = o.learning_rate;
+  options.conditional_adam.learning_rate = o.learning_rate;
+  options.clip_norm = o.clip;
+  return options;
+}
+
+/// Stage 1 (conditionals from data) to `total_steps` (or for `minutes` if > 0), resuming from
+/// its checkpoint if asked. Returns the trainer's step count, or -1 if interrupted.
+long train_conditionals(Model& model, const MoleculeData& data, const Options& o, const std::string& name,
+                        long total_steps, double minutes, TrainingLog& log) {
+  mam::ConditionalTrainer<Model> trainer(model, data.codes, trainer_options(o), o.seed + 1);
+  const Stage stage{name, o.out + "/" + name + ".ckpt", minutes > 0.0 ? 0 : total_steps, minutes};
+  if (o.resume && std::filesystem::exists(stage.checkpoint)) trainer.load(stage.checkpoint);
+  return run_stage(trainer, stage, o, log, no_schedule, no_extra) ? trainer.steps() : -1;
+}
+
+void write_histogram(const std::string& path, const std::string& title, const std::vector<double>& samples,
+                     const std::vector<double>& data, const std::vector<ex::Marker>& markers) {
+  ex::histogram_plot(title, "Crippen logP",
+                     {{"model samples", samples, {200, 40, 40}}, {"training molecules", data, {40, 40, 200}}}, markers)
+      .save_png(path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"mam_molecules: marginalization models of SMILES/SELFIES strings, judged by RDKit"};
+  Options o;
+  app.add_option("--mode", o.mode, "mle (data) or energy (logP target)")->check(CLI::IsMember({"mle", "energy"}));
+  app.add_option("--strings", o.strings, "smiles or selfies (energy mode: selfies)")
+      ->check(CLI::IsMember({"smiles", "selfies"}));
+  app.add_option("--data", o.data, "SMILES file, one molecule per line (first field)");
+  app.add_option("--length", o.length, "string length L in tokens (0: 60 for SMILES, 55 for SELFIES)")
+      ->check(CLI::Range(0, 512));
+  app.add_option("--hidden", o.hidden, "hidden width of both networks")->check(CLI::PositiveNumber);
+  app.add_option("--layers", o.layers, "layers of both networks")->check(CLI::PositiveNumber);
+  app.add_option("--batch", o.batch, "batch size")->check(CLI::Range(2, 1 << 16));
+  app.add_option("--lr", o.learning_rate, "Adam learning rate")->check(CLI::PositiveNumber);
+  app.add_option("--final-lr", o.final_lr_fraction, "final learning rate as a fraction of --lr (cosine decay per stage)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--clip", o.clip, "gradient-norm clipping (0 = off)")->check(CLI::NonNegativeNumber);
+  app.add_option("--stage1-steps", o.stage1_steps, "MLE stage 1 (conditionals) steps, in total")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--stage2-steps", o.stage2_steps, "MLE stage 2 (marginals) steps, in total")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--stage1-minutes", o.stage1_minutes, "MLE stage 1 time budget (instead of --stage1-steps)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--stage2-minutes", o.stage2_minutes, "MLE stage 2 time budget (instead of --stage2-steps)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--gibbs-steps", o.gibbs_steps, "positions resampled per step of the on-policy buffer")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--target", o.target, "energy mode: target logP g*");
+  app.add_option("--tau", o.tau, "energy mode: temperature tau of the target")->check(CLI::PositiveNumber);
+  app.add_option("--tau-start", o.tau_start, "energy mode: anneal tau geometrically from this value (0 = no annealing)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--invalid-distance", o.invalid_distance,
+                 "energy mode: an invalid or empty molecule scores as a logP this far from the target")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--alpha", o.alpha, "energy mode: weight of self-consistency")->check(CLI::NonNegativeNumber);
+  app.add_option("--refresh-every", o.refresh_every, "energy mode: fresh ancestral buffer every n steps (0 = never)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--pretrain-steps", o.pretrain_steps, "energy mode: stage-1 MLE steps on the data before the energy")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--energy-steps", o.energy_steps, "energy mode: training steps in total (0: --minutes)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--minutes", o.minutes, "energy mode: training time budget when --energy-steps is 0")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--samples", o.samples, "samples to evaluate")->check(CLI::PositiveNumber);
+  app.add_option("--temperature", o.temperature, "sampling temperature")->check(CLI::PositiveNumber);
+  app.add_option("--sample-order", o.sample_order,
+                 "order in which samples reveal positions: random (any-order) or left-to-right")
+      ->check(CLI::IsMember({"random", "left-to-right"}));
+  app.add_option("--conditional-samples", o.conditional_samples, "MLE mode: completions of the seed molecule")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--mask-from", o.mask_from, "MLE mode: first resampled position of the seed (0-based)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--mask-to", o.mask_to, "MLE mode: last resampled position of the seed (inclusive)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", o.threads, "threads")->check(CLI::PositiveNumber);
+  app.add_option("--seed", o.seed, "random seed");
+  app.add_option("--out", o.out, "output directory");
+  app.add_flag("--resume", o.resume, "continue from the checkpoints in --out");
+  app.add_flag("--evaluate-only", o.evaluate_only, "no training: evaluate the model.ckpt in --out (e.g. at another --temperature)");
+  app.add_option("--log-every", o.log_every, "steps between CSV rows")->check(CLI::PositiveNumber);
+  app.add_option("--checkpoint-every", o.checkpoint_every, "steps between checkpoints")->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    const bool energy = o.mode == "energy";
+    if (energy && o.strings != "selfies") {
+      if (app.count("--strings") > 0) throw mam::value_error("mam_molecules: --mode energy needs --strings selfies");
+      o.strings = "selfies";
+    }
+    const Representation representation(o.strings == "selfies");
+    if (o.length == 0) o.length = representation.selfies() ? 55 : 60;
+    ex::start_run(o.out, o.threads);
+    chem::silence_rdkit_logging();
+
+    // Data.
+    const MoleculeData data = load_molecules(o.data, representation, o.length);
+    std::fprintf(stderr, "data: %ld molecules read from %s, %zu kept as %s of at most %d tokens (vocabulary %ld)\n",
+                 data.read, o.data.c_str(), data.canonical.size(), representation.name(), o.length,
+                 static_cast<long>(data.vocabulary.size()));
+    for (const auto& [reason, count] : data.dropped) std::fprintf(stderr, "  dropped %5ld: %s\n", count, reason.c_str());
+    const std::unordered_set<std::string> training(data.canonical.begin(), data.canonical.end());
+    const auto d = static_cast<mam::Index>(o.length);
+    const mam::Index k = data.vocabulary.size();
+
+    mam::Rng rng(o.seed);
+    Model model = mam::make_residual_model<float>(d, k, o.hidden, o.layers, rng);
+    TrainingLog log;
+    bool finished = true;
+    LogPTarget target(data.vocabulary, representation, o.target, o.tau, o.invalid_distance);
+    long energy_steps_done = 0, stage1_steps_done = 0, stage2_steps_done = 0;
+    double tau_now = o.tau;
+
+    if (o.evaluate_only) {
+      const mam::io::KeyValues stored = mam::io::load_model(o.out + "/model.ckpt", model);
+      if (mam::Vocabulary::from_key_values(stored) != data.vocabulary)
+        throw mam::value_error("mam_molecules: " + o.out + "/model.ckpt was trained with another vocabulary");
+    } else if (!energy) {
+      // Stage 2's checkpoint holds the whole model: with it, stage 1 is done.
+      const std::string stage2_checkpoint = o.out + "/marginal.ckpt";
+      const bool stage1_done = o.resume && std::filesystem::exists(stage2_checkpoint);
+      if (!stage1_done) {
+        stage1_steps_done = train_conditionals(model, data, o, "conditional", o.stage1_steps, o.stage1_minutes, log);
+        finished = stage1_steps_done >= 0;
+      }
+      if (finished) {
+        mam::MarginalTrainerOptions options;
+        options.trainer = trainer_options(o);
+        options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, d);
+        mam::MarginalTrainer<Model> trainer(model, data.codes, options, o.seed + 2);
+        if (stage1_done) trainer.load(stage2_checkpoint);
+        const Stage stage{"marginal", stage2_checkpoint, o.stage2_minutes > 0.0 ? 0 : o.stage2_steps,
+                          o.stage2_minutes};
+        finished = run_stage(trainer, stage, o, log, no_schedule, no_extra);
+        stage2_steps_done = trainer.steps();
+      }
+    } else {
+      const std::string energy_checkpoint = o.out + "/energy.ckpt";
+      const bool pretrain_done = o.resume && std::filesystem::exists(energy_checkpoint);
+      if (o.pretrain_steps > 0 && !pretrain_done)
+        finished = train_conditionals(model, data, o, "pretrain", o.pretrain_steps, 0.0, log) >= 0;
+      if (finished) {
+        mam::EnergyTrainerOptions options;
+        options.trainer = trainer_options(o);
+        options.alpha = o.alpha;
+        options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, d);
+        options.refresh_every = o.refresh_every;
+        auto log_f = [&target](const mam::CodeMatrix& x) { return target(x); };
+        mam::EnergyTrainer<Model, decltype(log_f)> trainer(model, log_f, options, o.seed + 3);
+        if (pretrain_done) trainer.load(energy_checkpoint);
+        // Annealing: tau falls geometrically from --tau-start to --tau over the first 80% of
+        // the run (a broad target first, so that the samples find the target region at all).
+        auto schedule = [&](double fraction) {
+          if (o.tau_start > 0.0) {
+            const double t = std::min(1.0, fraction / 0.8);
+            tau_now = o.tau_start * std::pow(o.tau / o.tau_start, t);
+          }
+          target.set_tau(tau_now);
+        };
+        auto extra = [&](const mam::StepReport&) {
+          return std::make_tuple(target.tau(), target.last_within(), target.last_mean_log_p());
+        };
+        finished = run_stage(trainer, {"energy", energy_checkpoint, o.energy_steps, o.minutes}, o, log, schedule, extra);
+        energy_steps_done = trainer.steps();
+        target.set_tau(o.tau);  // evaluation against the real target
+      }
+    }
+    if (!o.evaluate_only) ex::write_text_atomically(o.out + "/training.csv", log.csv.str());
+    if (!finished) {
+      std::fprintf(stderr, "interrupted: checkpoints written to %s (continue with --resume)\n", o.out.c_str());
+      return 130;
+    }
+    mam::io::KeyValues metadata{{"example", "molecules"}, {"mode", o.mode}, {"strings", representation.name()},
+                                {"seed", std::to_string(o.seed)}};
+    for (const auto& entry : data.vocabulary.to_key_values()) metadata.push_back(entry);
+    if (!o.evaluate_only) mam::io::save_model(o.out + "/model.ckpt", model, metadata);
+    if (!o.evaluate_only)
+      ex::line_plot("mam_molecules training loss", "logged step", {{"loss", log.step, log.loss, {200, 30, 30}}})
+        .save_png(o.out + "/training.png");
+
+    // Samples: validity, uniqueness, novelty, logP.
+    mam::Rng eval_rng(o.seed + 4);
+    mam::SamplingOptions sampling;
+    sampling.temperature = o.temperature;
+    std::vector<mam::Index> left_to_right(static_cast<std::size_t>(d));
+    for (mam::Index i = 0; i < d; ++i) left_to_right[static_cast<std::size_t>(i)] = i;
+    const mam::CodeMatrix samples = o.sample_order == "random"
+                                        ? mam::sample_ancestral(model, o.samples, eval_rng, sampling)
+                                        : mam::sample_ancestral(model, o.samples, left_to_right, eval_rng, sampling);
+    const std::vector<std::string> sample_smiles = decode_all(samples, data.vocabulary, representation);
+    const auto properties = properties_of(sample_smiles);
+    const SampleMetrics metrics = sample_metrics(properties, training);
+    std::vector<std::string> grid, legends;
+    pick_for_grid(properties, 24, grid, legends);
+    ex::write_text_atomically(o.out + "/samples.svg", chem::molecule_grid_svg(grid, legends, 6, 220));
+    std::ostringstream listing;
+    for (std::size_t i = 0; i < sample_smiles.size(); ++i)
+      listing << sample_smiles[i] << '\t' << (properties[i].valid ? properties[i].canonical : "invalid") << '\n';
+    ex::write_text_atomically(o.out + "/samples.smi", listing.str());
+    const double data_log_p = mean_of(data.log_p);
+    std::printf("%ld samples (%s order, temperature %.2f): %.1f%% valid, %.1f%% of valid unique, %.1f%% of unique novel\n",
+                metrics.count, o.sample_order.c_str(), o.temperature, 100.0 * metrics.valid_fraction, 100.0 * metrics.unique_fraction,
+                100.0 * metrics.novel_fraction);
+    std::printf("logP of valid samples: mean %.3f, std %.3f; of the training molecules: mean %.3f\n",
+                metrics.log_p_mean, metrics.log_p_std, data_log_p);
+
+    if (!energy) {
+      write_histogram(o.out + "/logp.png", "logP: MaM samples vs training molecules", metrics.log_p, data.log_p, {});
+      // Conditional generation: the seed keeps its tokens outside mask_from..mask_to.
+      const int mask_to = std::min(o.mask_to, o.length - 1);
+      mam::Index seed_index = 0;
+      for (mam::Index c = 0; c < data.codes.cols(); ++c)
+        if ((data.codes.col(c).array() != data.vocabulary.padding_code()).count() > mask_to + 3) {
+          seed_index = c;
+          break;
+        }
+      mam::CodeMatrix partial(d, o.conditional_samples);
+      for (mam::Index c = 0; c < partial.cols(); ++c) partial.col(c) = data.codes.col(seed_index);
+      if (o.mask_from <= mask_to) partial.middleRows(o.mask_from, mask_to - o.mask_from + 1).setConstant(mam::unknown);
+      const mam::CodeMatrix completed = mam::sample_conditional(model, partial, eval_rng, sampling);
+      const auto completed_properties = properties_of(decode_all(completed, data.vocabulary, representation));
+      const SampleMetrics conditional = sample_metrics(completed_properties, training);
+      const std::string& seed_molecule = data.canonical[static_cast<std::size_t>(seed_index)];
+      long changed = 0;
+      for (const auto& p : completed_properties) changed += p.valid && p.canonical != seed_molecule;
+      std::vector<std::string> cgrid{seed_molecule}, clegends{"seed"};
+      pick_for_grid(completed_properties, 17, cgrid, clegends);
+      ex::write_text_atomically(o.out + "/conditional.svg", chem::molecule_grid_svg(cgrid, clegends, 6, 220));
+      std::printf("conditional generation from %s, positions %d..%d resampled: %.1f%% valid, %ld distinct, "
+                  "%ld differ from the seed\n",
+                  seed_molecule.c_str(), o.mask_from, mask_to, 100.0 * conditional.valid_fraction, conditional.unique,
+                  changed);
+      JsonLine json;
+      json.add("mode", o.mode).add("strings", representation.name()).add("length", long{o.length});
+      json.add("vocabulary", static_cast<long>(k)).add("molecules", static_cast<long>(data.canonical.size()));
+      json.add("samples", metrics.count).add("sample_order", o.sample_order).add("temperature", o.temperature);
+      json.add("valid", metrics.valid_fraction);
+      json.add("unique", metrics.unique_fraction).add("novel", metrics.novel_fraction);
+      json.add("logp_mean", metrics.log_p_mean).add("logp_std", metrics.log_p_std).add("logp_mean_data", data_log_p);
+      json.add("conditional_valid", conditional.valid_fraction).add("conditional_distinct", conditional.unique);
+      json.add("stage1_steps", stage1_steps_done).add("stage2_steps", stage2_steps_done);
+      json.add("train_seconds", log.seconds).add("seed", static_cast<long>(o.seed));
+      std::printf("%s\n", json.str().c_str());
+    } else {
+      long within = 0;
+      for (const auto& p : properties) within += p.valid && std::abs(p.log_p - o.target) <= 0.5;
+      const double within_fraction = static_cast<double>(within) / static_cast<double>(metrics.count);
+      // The paper's figure: mean over model samples of log p_theta(x) - log f(x), log p by the
+      // marginal net (one pass), and by the chain rule (AO-ARM-S, L passes) for comparison.
+      double ratio_marginal = 0.0, ratio_chain = 0.0;
+      const mam::Index eval_batch = 256;
+      for (mam::Index first = 0; first < samples.cols(); first += eval_batch) {
+        const mam::Index n = std::min(eval_batch, samples.cols() - first);
+        const mam::CodeMatrix x = samples.middleCols(first, n);
+        const mam::Vector<double> log_p = model.log_marginal(x);
+        const mam::Vector<double> log_p_chain = model.log_likelihood_chain(x, 1, eval_rng);
+        for (mam::Index c = 0; c < n; ++c) {
+          const double log_f = target.log_f(properties[static_cast<std::size_t>(first + c)]);
+          ratio_marginal += log_p[c] - log_f;
+          ratio_chain += log_p_chain[c] - log_f;
+        }
+      }
+      ratio_marginal /= static_cast<double>(samples.cols());
+      ratio_chain /= static_cast<double>(samples.cols());
+      write_histogram(o.out + "/logp.png", "logP: MaM samples vs training molecules", metrics.log_p, data.log_p,
+                      {{"target g*", o.target, {0, 140, 0}},
+                       {"g* - 0.5", o.target - 0.5, {120, 200, 120}},
+                       {"g* + 0.5", o.target + 0.5, {120, 200, 120}}});
+      std::printf("target logP %.2f, tau %.3g: %.1f%% of samples within +-0.5; logP mean %.3f, std %.3f\n", o.target,
+                  o.tau, 100.0 * within_fraction, metrics.log_p_mean, metrics.log_p_std);
+      std::printf("mean(log p - log f) over samples: %.2f (marginal net), %.2f (chain rule)\n", ratio_marginal,
+                  ratio_chain);
+      JsonLine json;
+      json.add("mode", o.mode).add("strings", representation.name()).add("length", long{o.length});
+      json.add("vocabulary", static_cast<long>(k)).add("target", o.target).add("tau", o.tau);
+      json.add("samples", metrics.count).add("within_0.5", within_fraction).add("logp_mean", metrics.log_p_mean);
+      json.add("logp_std", metrics.log_p_std).add("valid", metrics.valid_fraction).add("unique", metrics.unique_fraction);
+      json.add("mean_log_ratio_marginal", ratio_marginal).add("mean_log_ratio_chain", ratio_chain);
+      json.add("pretrain_steps", o.pretrain_steps).add("steps", energy_steps_done);
+      json.add("train_seconds", log.seconds).add("seed", static_cast<long>(o.seed));
+      std::printf("%s\n", json.str().c_str());
+    }
+  } catch (const mam::error& e) {
+    std::fprintf(stderr, "mam_molecules: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

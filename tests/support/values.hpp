@@ -1,0 +1,32 @@
+#pragma once
+// Small helpers the tests share: a vector from a list, the message of an expected exception.
+
+#include <initializer_list>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include <mam/core/types.hpp>
+
+namespace mam::test {
+
+inline Vector<double> vec(std::initializer_list<double> values) {
+  Vector<double> v(static_cast<Index>(values.size()));
+  Index i = 0;
+  for (double x : values) v[i++] = x;
+  return v;
+}
+
+/// The what() of the `Error` that f throws; the test fails if f throws nothing.
+template <class Error, class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  FAIL("expected an exception");
+  return {};
+}
+
+}  // namespace mam::test
