@@ -1,3 +1,5 @@
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 #include <mam/core/rng.hpp>
@@ -250,6 +252,31 @@ TEST_CASE("ResidualMLP: several contexts can be alive at once", "[nn]") {
   auto c2 = net.forward(b);
   net.backward(c2, rb, sequential);
   CHECK((interleaved - sequential).cwiseAbs().maxCoeff() == 0.0);
+}
+
+TEST_CASE("ResidualMLP::backward_rows equals backward with the other rows zero", "[nn]") {
+  Rng rng(26);
+  const Index d = 6, k = 3, batch = 7;
+  const mam::ResidualMLP<double> net({d, k, 9, 3, d * k, mam::Activation::silu}, rng);
+  const CodeMatrix codes = random_codes(d, k, batch, rng);
+  const Matrix<double> d_rows = random_matrix(k, batch, rng);
+  std::vector<Index> first_rows;
+  Matrix<double> dense = Matrix<double>::Zero(d * k, batch);
+  for (Index c = 0; c < batch; ++c) {
+    first_rows.push_back(k * static_cast<Index>(rng.uniform_int(d)));
+    dense.block(first_rows.back(), c, k, 1) = d_rows.col(c);
+  }
+  auto sparse_context = net.forward(codes), dense_context = net.forward(codes);
+  Vector<double> sparse_gradient = net.zero_gradient(), dense_gradient = net.zero_gradient();
+  net.backward_rows(sparse_context, first_rows, d_rows, sparse_gradient);
+  net.backward(dense_context, dense, dense_gradient);
+  CHECK(dense_gradient.cwiseAbs().maxCoeff() > 0.0);
+  CHECK((sparse_gradient - dense_gradient).cwiseAbs().maxCoeff() < 1e-13);
+
+  first_rows[2] = d * k - 1;  // rows past the head
+  CHECK_THROWS_AS(net.backward_rows(sparse_context, first_rows, d_rows, sparse_gradient), mam::shape_error);
+  first_rows.pop_back();  // one sample without rows
+  CHECK_THROWS_AS(net.backward_rows(sparse_context, first_rows, d_rows, sparse_gradient), mam::shape_error);
 }
 
 TEST_CASE("ResidualMLP in float agrees with double", "[nn]") {

@@ -79,7 +79,9 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
   const auto& f = marginal_pass.output;
 
   Matrix<Scalar> d_f = Matrix<Scalar>::Zero(1, inputs.cols());
-  Matrix<Scalar> d_logits = Matrix<Scalar>::Zero(d * k, batch);
+  // dL/d logits is zero outside the K logits of each sample's target position.
+  Matrix<Scalar> d_logits = Matrix<Scalar>::Zero(k, batch);
+  std::vector<Index> logit_rows(static_cast<std::size_t>(batch));
   Vector<double> probabilities(k);
   const double w = options.weight;
   double squared = 0.0;
@@ -97,7 +99,8 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
     if (options.train_conditional) {
       for (Index v = 0; v < k; ++v) probabilities[v] = -std::exp(static_cast<double>(logits[v]) - log_norm);
       probabilities[value] += 1.0;  // d log p / d logits = one_hot - softmax
-      d_logits.col(c).segment(p * k, k) = (g * probabilities).template cast<Scalar>();
+      d_logits.col(c) = (g * probabilities).template cast<Scalar>();
+      logit_rows[static_cast<std::size_t>(c)] = p * k;
     }
   }
   SelfConsistencyValue value;
@@ -116,7 +119,7 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
     d_f.rightCols(n_extra) += d_extra.transpose().template cast<Scalar>();
   }
   if (options.train_marginal || n_extra > 0) marginal.backward(marginal_pass, d_f, gradient.marginal);
-  if (options.train_conditional) conditional.backward(conditional_pass, d_logits, gradient.conditional);
+  if (options.train_conditional) conditional.backward_rows(conditional_pass, logit_rows, d_logits, gradient.conditional);
   return {value, extra_value};
 }
 
