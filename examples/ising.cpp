@@ -46,7 +46,7 @@ struct Options {
   double sigma = 0.1, field = 0.2, coupling = 0.5;
   int hidden = 512, layers = 4, batch = 256, gibbs_steps = 4;
   std::string activation = "silu";
-  double learning_rate = 1e-3, alpha = 1.0, clip = 0.0, final_lr_fraction = 1.0, average = 0.999;
+  double learning_rate = 1e-3, alpha = 1.0, clip = 0.0, final_lr_fraction = 0.05, average = 0.999;
   double minutes = 6.5;
   long steps = 0;  // 0: train for `minutes`
   int threads = 2;
