@@ -3,6 +3,7 @@
 // them that are printed after the run. Ratios within one process are what we report: the
 // machine is shared and noisy, absolute times are not comparable across runs.
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -30,7 +31,14 @@ class Suite {
   void add(const std::string& name, F&& body) {
     benchmark::RegisterBenchmark(name.c_str(), std::forward<F>(body))
         ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
+        ->UseRealTime()
+        ->ComputeStatistics("min", fastest);
+  }
+
+  /// Other jobs on a shared machine only ever add time, so with repetitions the fastest
+  /// one is the best estimate of the undisturbed time.
+  static double fastest(const std::vector<double>& times) {
+    return times.empty() ? 0.0 : *std::min_element(times.begin(), times.end());
   }
 
   void add_ratio(Ratio ratio) { ratios_.push_back(std::move(ratio)); }
@@ -45,15 +53,15 @@ class RecordingReporter : public benchmark::ConsoleReporter {
  public:
   explicit RecordingReporter(bool color) : ConsoleReporter(color ? OO_ColorTabular : OO_Tabular) {}
 
-  /// Keeps the median of repetitions when there are several (--benchmark_repetitions),
-  /// else the single run, under the run's name (".../real_time").
+  /// Keeps the fastest of the repetitions when there are several (--benchmark_repetitions,
+  /// see Suite::fastest), else the single run, under the run's name (".../real_time").
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
       const std::string name = run.run_name.str();
-      if (run.run_type == Run::RT_Aggregate && run.aggregate_name == "median") {
+      if (run.run_type == Run::RT_Aggregate && run.aggregate_name == "min") {
         seconds_[name] = run.GetAdjustedRealTime();
-        medians_.insert(name);
-      } else if (run.run_type == Run::RT_Iteration && run.iterations > 0 && medians_.count(name) == 0) {
+        aggregated_.insert(name);
+      } else if (run.run_type == Run::RT_Iteration && run.iterations > 0 && aggregated_.count(name) == 0) {
         seconds_[name] = run.GetAdjustedRealTime();
       }
     }
@@ -63,7 +71,7 @@ class RecordingReporter : public benchmark::ConsoleReporter {
 
  private:
   std::map<std::string, double> seconds_;
-  std::set<std::string> medians_;
+  std::set<std::string> aggregated_;
 };
 
 /// Prints every ratio of `suite` whose two benchmarks ran (a filter may have skipped some),

@@ -4,7 +4,8 @@
 usage: bench_table.py BENCH_JSON [MEMORY_JSONL] > table.md
 
 Pairs "mam/<op>/<shape>/threads:<t>" with "libtorch/<op>/<shape>/threads:<t>" and prints
-each pair's real time (the median when the run had repetitions) and the ratio mam/LibTorch,
+each pair's real time (the fastest repetition when the run had repetitions: other jobs on a
+shared machine only add time) and the ratio mam/LibTorch,
 and the same against "libtorch_lean/..." where the run has it.
 """
 import json
@@ -21,17 +22,18 @@ TARGETS = {
 
 
 def times(report):
-    """Real time in ms per benchmark name: medians where there are any, else single runs."""
-    single, median = {}, {}
+    """Real time in ms per benchmark name: the fastest repetition where there are
+    repetitions, else the single run."""
+    single, fastest = {}, {}
     for b in report["benchmarks"]:
         scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
         name = b["run_name"]
         if b.get("run_type") == "aggregate":
-            if b.get("aggregate_name") == "median":
-                median[name] = b["real_time"] * scale
+            if b.get("aggregate_name") == "min":
+                fastest[name] = b["real_time"] * scale
         else:
             single.setdefault(name, b["real_time"] * scale)
-    single.update(median)
+    single.update(fastest)
     return single
 
 
