@@ -286,13 +286,8 @@ int measure_memory(const std::string& side, const Shape& s, int steps, int threa
   const long before = status_kib("VmRSS:");
   double loss = 0.0;
   if (side == "mam") {
-    Rng rng(11);
-    auto model = make_residual_model<float>(s.d, s.k, s.hidden, s.layers, rng);
-    EnergyTrainerOptions options;
-    options.trainer.batch_size = s.batch;
-    options.trainer.clip_norm = 1.0;
-    EnergyTrainer<decltype(model), IsingTorus> trainer(model, IsingTorus(s.d, s.k), options, 12);
-    for (int i = 0; i < steps; ++i) loss = trainer.step().loss;
+    MamEnergyStep step(s);
+    for (int i = 0; i < steps; ++i) loss = step();
   } else if (side == "libtorch" || side == "libtorch_lean") {
     torch::manual_seed(11);
     reference::DualMLP net(s.d, s.k, s.hidden, s.layers, side == "libtorch");
