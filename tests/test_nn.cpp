@@ -57,6 +57,21 @@ TEMPLATE_TEST_CASE("activation derivatives match finite differences", "[nn]", ma
   CHECK_THROWS_AS(mam::activation_from_string("relu6"), mam::value_error);
 }
 
+TEMPLATE_TEST_CASE("vectorized activations equal the scalar ones", "[nn]", mam::LeakyReLU, mam::SiLU, mam::GELU) {
+  // Enough values for several SIMD packets plus a remainder, far into both tails.
+  Eigen::ArrayXf zf = Eigen::ArrayXf::LinSpaced(67, -30.0f, 30.0f);
+  Eigen::ArrayXd zd = zf.cast<double>();
+  const Eigen::ArrayXf values_f = TestType::values(zf), derivatives_f = TestType::derivatives(zf);
+  const Eigen::ArrayXd values_d = TestType::values(zd), derivatives_d = TestType::derivatives(zd);
+  for (Index i = 0; i < zf.size(); ++i) {
+    INFO("z = " << zf[i]);
+    CHECK(values_f[i] == Approx(TestType::value(zf[i])).epsilon(1e-6).margin(1e-30));
+    CHECK(derivatives_f[i] == Approx(TestType::derivative(zf[i])).epsilon(1e-6).margin(1e-12));
+    CHECK(values_d[i] == Approx(TestType::value(zd[i])).epsilon(1e-14).margin(1e-300));
+    CHECK(derivatives_d[i] == Approx(TestType::derivative(zd[i])).epsilon(1e-14).margin(1e-14));
+  }
+}
+
 TEST_CASE("Linear: gradient of weights, bias and input match finite differences", "[nn]") {
   Rng rng(11);
   const mam::Linear<double> layer(5, 3, 2);  // offset 2: the slice is not at the front

@@ -1,6 +1,9 @@
 #pragma once
 // Element-wise activations and their derivatives. The derivative is written in terms of the
-// pre-activation z, which every network context keeps for its backward pass.
+// pre-activation z, which every network context keeps for its backward pass. Each comes as
+// a scalar function (value, derivative) and as an Eigen array expression (values,
+// derivatives) that the networks apply to whole columns: Eigen vectorizes exp, where a loop
+// over std::exp calls libm once per element.
 
 #include <cmath>
 #include <string>
@@ -18,6 +21,16 @@ struct LeakyReLU {
   static S value(S z) { return z > S(0) ? z : S(negative_slope) * z; }
   template <class S>
   static S derivative(S z) { return z > S(0) ? S(1) : S(negative_slope); }
+  template <class Z>
+  static auto values(const Eigen::ArrayBase<Z>& z) {
+    using S = typename Z::Scalar;
+    return (z > S(0)).select(z, S(negative_slope) * z);
+  }
+  template <class Z>
+  static auto derivatives(const Eigen::ArrayBase<Z>& z) {
+    using S = typename Z::Scalar;
+    return (z > S(0)).select(S(1), z.Constant(z.rows(), z.cols(), S(negative_slope)));
+  }
 };
 
 /// SiLU (swish): z * sigmoid(z).
@@ -29,6 +42,17 @@ struct SiLU {
   static S derivative(S z) {
     const S s = S(1) / (S(1) + std::exp(-z));
     return s * (S(1) + z * (S(1) - s));
+  }
+  template <class Z>
+  static auto values(const Eigen::ArrayBase<Z>& z) {
+    using S = typename Z::Scalar;
+    return z.derived() / (S(1) + (-z.derived()).exp());
+  }
+  template <class Z>
+  static auto derivatives(const Eigen::ArrayBase<Z>& z) {
+    using S = typename Z::Scalar;
+    const auto sigmoid = (S(1) + (-z.derived()).exp()).inverse();
+    return sigmoid * (S(1) + z.derived() * (S(1) - sigmoid));
   }
 };
 
@@ -42,6 +66,15 @@ struct GELU {
     const S cdf = S(0.5) * (S(1) + std::erf(z * S(M_SQRT1_2)));
     const S pdf = std::exp(S(-0.5) * z * z) * S(0.39894228040143267794);  // 1/sqrt(2 pi)
     return cdf + z * pdf;
+  }
+  // erf has no vectorized form in Eigen's core modules: element by element.
+  template <class Z>
+  static auto values(const Eigen::ArrayBase<Z>& z) {
+    return z.derived().unaryExpr([](typename Z::Scalar v) { return value(v); });
+  }
+  template <class Z>
+  static auto derivatives(const Eigen::ArrayBase<Z>& z) {
+    return z.derived().unaryExpr([](typename Z::Scalar v) { return derivative(v); });
   }
 };
 

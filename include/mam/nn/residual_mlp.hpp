@@ -279,6 +279,12 @@ class ResidualMLP {
     return context.pre[0];
   }
 
+  // A contiguous run of values as an Eigen array, for the activations' vectorized forms.
+  static Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> column(Scalar* data, Index rows) { return {data, rows}; }
+  static Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>> column(const Scalar* data, Index rows) {
+    return {data, rows};
+  }
+
   template <class Act>
   static void activate(Act, const Matrix<Scalar>& z, Matrix<Scalar>& h) {
     h.resize(z.rows(), z.cols());
@@ -287,7 +293,7 @@ class ResidualMLP {
     for (Index j = 0; j < z.cols(); ++j) {
       const Scalar* zc = z.data() + j * rows;
       Scalar* hc = h.data() + j * rows;
-      for (Index i = 0; i < rows; ++i) hc[i] = Act::value(zc[i]);
+      column(hc, rows) = Act::values(column(zc, rows));
     }
   }
 
@@ -303,10 +309,9 @@ class ResidualMLP {
       Scalar* zc = z.data() + j * rows;
       const Scalar* sc = skip.data() + j * rows;
       Scalar* hc = h.data() + j * rows;
-      for (Index i = 0; i < rows; ++i) {
-        zc[i] += b[i];
-        hc[i] = Act::value(zc[i]) + sc[i];
-      }
+      auto zj = column(zc, rows);
+      zj += column(b, rows);
+      column(hc, rows) = Act::values(zj) + column(sc, rows);
     }
   }
 
@@ -321,7 +326,7 @@ class ResidualMLP {
       const Scalar* zc = z.data() + j * rows;
       const Scalar* gc = grad_hidden.data() + j * rows;
       Scalar* out = grad_pre.data() + j * rows;
-      for (Index i = 0; i < rows; ++i) out[i] = gc[i] * Act::derivative(zc[i]);
+      column(out, rows) = column(gc, rows) * Act::derivatives(column(zc, rows));
     }
   }
 
