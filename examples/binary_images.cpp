@@ -34,6 +34,7 @@
 #include <mam/train/run.hpp>
 
 #include "support/files.hpp"
+#include "support/json_line.hpp"
 #include "support/png.hpp"
 #include "support/progress.hpp"
 #include "support/run.hpp"
@@ -193,13 +194,6 @@ CodeMatrix repeat_columns(const CodeMatrix& x, Index times) {
   return out;
 }
 
-std::string json_number(double v) {
-  if (!std::isfinite(v)) return "null";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", v);
-  return text;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -282,7 +276,7 @@ int main(int argc, char** argv) {
       if (o.resume && std::filesystem::exists(stage1_path)) trainer.load(stage1_path);
       if (!train_stage(trainer, 1, {o.stage1_steps, o.stage1_share * budget_seconds}, record,
                        mam::ParameterGroup::conditional, o, csv,
-                       [&](const mam::StepReport& report) { return json_number(report.nll / bits); }))
+                       [&](const mam::StepReport& report) { return ex::json_number(report.nll / bits); }))
         return interrupted_exit(stage1_path);
     }
 
@@ -298,7 +292,7 @@ int main(int argc, char** argv) {
       if (resume_stage2) trainer.load(stage2_path);
       if (!train_stage(trainer, 2, {o.stage2_steps, (1.0 - o.stage1_share) * budget_seconds}, record,
                        mam::ParameterGroup::marginal, o, csv,
-                       [&](const mam::StepReport&) { return json_number(-model.log_marginal(monitor).mean() / bits); }))
+                       [&](const mam::StepReport&) { return ex::json_number(-model.log_marginal(monitor).mean() / bits); }))
         return interrupted_exit(stage2_path);
     }
     ex::write_text_atomically(csv_path, csv.str());
@@ -343,7 +337,7 @@ int main(int argc, char** argv) {
     ex::Canvas inpainting_grid((shown_inpaintings + 2) * tile + 2 * tile,
                                static_cast<int>(mask_counts.size()) * (rows_shown * tile + 30) + 40);
     inpainting_grid.text(4, 8, "masked input | inpaintings | original", {0, 0, 0});
-    std::ostringstream level_json;
+    ex::JsonLine level_json;
     std::printf("masked pixels | Spearman  Pearson | time of 16: log p(x_obs) marginal / chain  ratio | "
                 "log p(x_mask | x_obs) marginal / chain  ratio\n");
     double middle_speedup = std::nan("");
@@ -382,10 +376,11 @@ int main(int argc, char** argv) {
                   static_cast<long>(masked_count), static_cast<long>(d), level_spearman, level_pearson, t_marginal,
                   t_chain, marginal_ratio, static_cast<long>(d - masked_count), t_conditional, t_conditional_chain,
                   conditional_ratio, static_cast<long>(masked_count));
-      level_json << (level ? ", " : "") << "\"" << masked_count << "\": {\"spearman\": " << json_number(level_spearman)
-                 << ", \"pearson\": " << json_number(level_pearson)
-                 << ", \"speedup_marginal_observed\": " << json_number(marginal_ratio)
-                 << ", \"speedup_conditional_masked\": " << json_number(conditional_ratio) << "}";
+      level_json.add(std::to_string(masked_count), ex::JsonLine()
+                                                       .add("spearman", level_spearman)
+                                                       .add("pearson", level_pearson)
+                                                       .add("speedup_marginal_observed", marginal_ratio)
+                                                       .add("speedup_conditional_masked", conditional_ratio));
 
       // Rows of (masked input, inpaintings, original).
       const int y0 = 40 + static_cast<int>(level) * (rows_shown * tile + 30);
@@ -414,14 +409,14 @@ int main(int argc, char** argv) {
     ex::draw_lattices(sample_grid, samples, o.side, 2, 8, tile_cell, tile_cell, tile_cell);
     sample_grid.save_png(o.out + "/samples.png");
 
-    std::printf("{\"nll_bpd_chain_s\": %s, \"nll_bpd_chain_e\": %s, \"nll_bpd_marginal\": %s, \"spearman\": %s, "
-                "\"pearson\": %s, \"speedup\": %s, \"train_seconds\": %.1f, \"seed\": %llu, \"side\": %d, "
-                "\"stage1_steps\": %ld, \"stage2_steps\": %ld, \"eval_images\": %ld, \"orders\": %d, "
-                "\"spearman_arm_e_repeat\": %s, \"levels\": {%s}}\n",
-                json_number(nll_s).c_str(), json_number(nll_e).c_str(), json_number(nll_marginal).c_str(),
-                json_number(spearman).c_str(), json_number(pearson).c_str(), json_number(middle_speedup).c_str(),
-                train_seconds, static_cast<unsigned long long>(o.seed), o.side, record.steps[0], record.steps[1],
-                static_cast<long>(eval.cols()), o.orders, json_number(spearman_repeat).c_str(), level_json.str().c_str());
+    ex::JsonLine json;
+    json.add("nll_bpd_chain_s", nll_s).add("nll_bpd_chain_e", nll_e).add("nll_bpd_marginal", nll_marginal);
+    json.add("spearman", spearman).add("pearson", pearson).add("speedup", middle_speedup);
+    json.add("train_seconds", train_seconds).add("seed", o.seed).add("side", o.side);
+    json.add("stage1_steps", record.steps[0]).add("stage2_steps", record.steps[1]);
+    json.add("eval_images", eval.cols()).add("orders", o.orders).add("spearman_arm_e_repeat", spearman_repeat);
+    json.add("levels", level_json);
+    std::printf("%s\n", json.str().c_str());
   } catch (const mam::error& e) {
     std::fprintf(stderr, "mam_images: %s\n", e.what());
     return 1;

@@ -38,6 +38,7 @@
 
 #include "support/chemistry.hpp"
 #include "support/files.hpp"
+#include "support/json_line.hpp"
 #include "support/png.hpp"
 #include "support/progress.hpp"
 #include "support/run.hpp"
@@ -201,27 +202,6 @@ std::vector<chem::Properties> properties_of(const std::vector<std::string>& smil
   for (long i = 0; i < n; ++i) result[static_cast<std::size_t>(i)] = chem::properties(smiles[static_cast<std::size_t>(i)]);
   return result;
 }
-
-/// One JSON object on one line, built field by field; non-finite numbers become null.
-class JsonLine {
- public:
-  JsonLine& add(const std::string& key, double value) {
-    char text[64];
-    if (std::isfinite(value)) std::snprintf(text, sizeof text, "%.6g", value);
-    else std::snprintf(text, sizeof text, "null");
-    return raw(key, text);
-  }
-  JsonLine& add(const std::string& key, long value) { return raw(key, std::to_string(value)); }
-  JsonLine& add(const std::string& key, const std::string& value) { return raw(key, "\"" + value + "\""); }
-  std::string str() const { return "{" + fields_ + "}"; }
-
- private:
-  JsonLine& raw(const std::string& key, const std::string& value) {
-    fields_ += (fields_.empty() ? "\"" : ", \"") + key + "\": " + value;
-    return *this;
-  }
-  std::string fields_;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Metrics of a set of samples.
@@ -637,8 +617,8 @@ int main(int argc, char** argv) {
                   "%ld differ from the seed\n",
                   seed_molecule.c_str(), o.mask_from, mask_to, 100.0 * conditional.valid_fraction, conditional.unique,
                   changed);
-      JsonLine json;
-      json.add("mode", o.mode).add("strings", representation.name()).add("length", long{o.length});
+      ex::JsonLine json;
+      json.add("mode", o.mode).add("strings", representation.name()).add("length", o.length);
       json.add("vocabulary", static_cast<long>(k)).add("molecules", static_cast<long>(data.canonical.size()));
       json.add("samples", metrics.count).add("sample_order", o.sample_order).add("temperature", o.temperature);
       json.add("valid", metrics.valid_fraction);
@@ -677,8 +657,8 @@ int main(int argc, char** argv) {
                   o.tau, 100.0 * within_fraction, metrics.log_p_mean, metrics.log_p_std);
       std::printf("mean(log p - log f) over samples: %.2f (marginal net), %.2f (chain rule)\n", ratio_marginal,
                   ratio_chain);
-      JsonLine json;
-      json.add("mode", o.mode).add("strings", representation.name()).add("length", long{o.length});
+      ex::JsonLine json;
+      json.add("mode", o.mode).add("strings", representation.name()).add("length", o.length);
       json.add("vocabulary", static_cast<long>(k)).add("target", o.target).add("tau", o.tau);
       json.add("samples", metrics.count).add("within_0.5", within_fraction).add("logp_mean", metrics.log_p_mean);
       json.add("logp_std", metrics.log_p_std).add("valid", metrics.valid_fraction).add("unique", metrics.unique_fraction);
