@@ -65,3 +65,17 @@ TEST_CASE("fuzz regression: a ring bond may close in a later '.'-separated fragm
   CHECK_THROWS_AS(mam::parse_smiles("C1.C"), mam::value_error);
   CHECK_THROWS_AS(mam::parse_smiles("C.C1"), mam::value_error);
 }
+
+TEST_CASE("fuzz regression: the SELFIES encoder refuses charges the SELFIES grammar cannot write",
+          "[fuzz][selfies]") {
+  // SELFIES charges are [+-][1-9]+ (as in selfies), so the decoder rejects "[Fe+30]". The
+  // encoder used to write it for the SMILES "[Fe+0000000000000030]" (fuzz_selfies' input).
+  CHECK_THROWS_AS(mam::selfies_to_smiles("[Fe+30]"), mam::value_error);
+  for (const char* smiles : {"[Fe+0000000000000030]", "[Fe+10]", "C[N-20]"}) {
+    INFO(smiles);
+    CHECK_THAT(mam::test::message_of<mam::value_error>([&] { mam::smiles_to_selfies(smiles); }),
+               Catch::Contains("charges SELFIES can write"));
+  }
+  CHECK(mam::smiles_to_selfies("[Fe+12]") == "[Fe+12]");
+  CHECK(mam::selfies_to_smiles(mam::smiles_to_selfies("[Fe+12].[O-2]")) == "[Fe+12].[O-2]");
+}

@@ -145,6 +145,8 @@ void smiles_and_selfies_seeds(const fs::path& smiles_dir, const fs::path& selfie
   // Regressions (test_fuzz_regressions.cpp): a ring bond closing in a later fragment.
   write(selfies_dir / "regression_ring_across_fragments", "[C].[C][Ring1][C]");
   write(smiles_dir / "regression_ring_across_fragments", "C1.C1");
+  // A charge with a 0 digit, which the encoder wrote and the decoder rejects.
+  write(selfies_dir / "regression_charge_with_zero", "[Fe+0000000000000030]");
 }
 
 }  // namespace
