@@ -375,15 +375,17 @@ inline MolecularGraph parse_smiles(std::string_view smiles) {
     if (bond == ':' && !both) fail_smiles(smiles, where, "an aromatic bond ':' between non-aromatic atoms");
     return bond == ':' || (bond == 0 && both);
   };
+  struct OpenRing {
+    int atom;
+    int position;
+    char bond;
+    std::size_t at;
+  };
+  // A ring bond may close in a later '.'-separated fragment ("C1.C1" is ethane, as in
+  // OpenSMILES and RDKit): the SELFIES decoder writes such bonds.
+  std::map<std::string, OpenRing> open_rings;
   std::size_t at = 0;
   while (at <= smiles.size()) {  // one '.'-separated fragment per pass
-    struct OpenRing {
-      int atom;
-      int position;
-      char bond;
-      std::size_t at;
-    };
-    std::map<std::string, OpenRing> open_rings;
     std::vector<int> chain{-1};  // the previous atom of each open branch level
     std::vector<std::size_t> open_branches;
     bool chain_start = true;
@@ -483,9 +485,9 @@ inline MolecularGraph parse_smiles(std::string_view smiles) {
     }
     if (mol.atom_count() == atoms_before) fail_smiles(smiles, fragment_start, "an empty fragment");
     if (!open_branches.empty()) fail_smiles(smiles, open_branches.back(), "an unclosed '('");
-    if (!open_rings.empty()) fail_smiles(smiles, open_rings.begin()->second.at, "an unclosed ring bond");
     ++at;  // past the '.', or past the end
   }
+  if (!open_rings.empty()) fail_smiles(smiles, open_rings.begin()->second.at, "an unclosed ring bond");
   if (!aromatic_bonds.empty() && !detail::kekulize(mol, aromatic_bonds)) {
     fail_smiles(smiles, 0, "aromatic atoms with no Kekule structure");
   }

@@ -405,11 +405,17 @@ inline bool selfies_inverts_chirality(const MolecularGraph& mol, int atom) {
 
 /// Encodes a SMILES string as SELFIES, keeping its atom order (aromatic input is kekulized
 /// first). A mam::value_error for SMILES the parser rejects (including aromatic systems with
-/// no Kekule structure) and for atoms with more bonds than the constraints allow.
+/// no Kekule structure), for atoms with more bonds than the constraints allow and for
+/// charges whose digits include a 0 (10, 20, ...), which the SELFIES grammar cannot write.
 inline std::string smiles_to_selfies(std::string_view smiles,
                                      const BondConstraints& constraints = BondConstraints::default_preset()) {
   MolecularGraph mol = parse_smiles(smiles);
   for (int i = 0; i < mol.atom_count(); ++i) {
+    const int charge = mol.atom(i).charge;
+    if (charge != 0 && std::to_string(charge < 0 ? -charge : charge).find('0') != std::string::npos) {
+      detail::fail<value_error>("mam::smiles_to_selfies", "charges SELFIES can write ([+-][1-9]+)",
+                                detail::concat("'", smiles, "': atom ", i, " has charge ", charge));
+    }
     const int capacity = constraints.capacity(mol.atom(i));
     if (mol.bond_count(i) > capacity) {
       std::string atom;

@@ -32,7 +32,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -42,6 +41,7 @@
 #include <vector>
 
 #include "mam/core/error.hpp"
+#include "mam/core/read_file.hpp"
 #include "mam/core/types.hpp"
 
 namespace mam::io {
@@ -106,6 +106,7 @@ struct CheckpointInfo {
 namespace detail {
 
 using mam::detail::concat;
+using mam::detail::read_whole_file;
 
 inline constexpr char checkpoint_magic[8] = {'\x89', 'M', 'A', 'M', 'C', 'K', 'P', '\n'};
 inline constexpr std::size_t header_size = 8 + 4 + 4 + 8;  // magic, version, scalar, length
@@ -421,29 +422,6 @@ inline void write_file_atomically(const char* function, const std::string& path,
 // ---------------------------------------------------------------------------------------
 // Decoding
 
-inline std::string read_whole_file(const char* function, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw io_error(
-        concat(function, ": cannot open '", path, "' for reading: ", std::strerror(errno)));
-  }
-  // Read in chunks rather than trusting a size from seekg: that is wrong for pipes and
-  // directories, and must not be able to request an absurd allocation.
-  std::string bytes;
-  std::vector<char> chunk(std::size_t{1} << 20);
-  for (;;) {
-    errno = 0;
-    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    bytes.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
-    if (in.bad() || (in.fail() && !in.eof())) {
-      const int error_number = errno;
-      throw io_error(concat(function, ": cannot read '", path, "' after ", bytes.size(), " bytes: ",
-                            error_number != 0 ? std::strerror(error_number) : "read error"));
-    }
-    if (in.eof()) return bytes;
-  }
-}
-
 /// Bounds-checked little-endian reads over [begin, end) of a buffer. Every length comes from
 /// the file, so each is checked against the bytes that remain before it is used.
 class ByteReader {
@@ -644,6 +622,33 @@ Checkpoint<Scalar> decode_sections(const char* function, const std::string& path
   return checkpoint;
 }
 
+// The loaders on a file's bytes (`name` stands for the file in messages): load_checkpoint and
+// read_checkpoint_info read the file and call these; the fuzzing harnesses call them directly.
+
+template <class Scalar>
+Checkpoint<Scalar> decode_checkpoint(const char* function, const std::string& name,
+                                     const std::string& bytes) {
+  const ScalarType stored = check_envelope(function, name, bytes);
+  if (stored != scalar_type_of<Scalar>()) {
+    throw architecture_error(concat(function, ": '", name, "' has another scalar type: expected ",
+                                    to_string(scalar_type_of<Scalar>()), ", got ", to_string(stored)));
+  }
+  return decode_sections<Scalar>(function, name, bytes);
+}
+
+inline CheckpointInfo decode_checkpoint_info(const char* function, const std::string& name,
+                                             const std::string& bytes) {
+  const ScalarType type = check_envelope(function, name, bytes);
+  auto info = [&](auto&& checkpoint) {
+    return CheckpointInfo{checkpoint_format_version, type, std::move(checkpoint.architecture),
+                          std::move(checkpoint.metadata)};
+  };
+  if (type == ScalarType::float32) {
+    return info(decode_sections<float>(function, name, bytes));
+  }
+  return info(decode_sections<double>(function, name, bytes));
+}
+
 }  // namespace detail
 
 // -----------------------------------------------------------------------------------------
@@ -680,30 +685,14 @@ void save_checkpoint(const std::string& path, const Checkpoint<Scalar>& checkpoi
 template <class Scalar>
 Checkpoint<Scalar> load_checkpoint(const std::string& path) {
   constexpr const char* function = "mam::io::load_checkpoint";
-  const std::string bytes = detail::read_whole_file(function, path);
-  const ScalarType stored = detail::check_envelope(function, path, bytes);
-  if (stored != scalar_type_of<Scalar>()) {
-    throw architecture_error(
-        detail::concat(function, ": '", path, "' has another scalar type: expected ",
-                       to_string(scalar_type_of<Scalar>()), ", got ", to_string(stored)));
-  }
-  return detail::decode_sections<Scalar>(function, path, bytes);
+  return detail::decode_checkpoint<Scalar>(function, path, detail::read_whole_file(function, path));
 }
 
 /// Version, scalar type, architecture and metadata of a checkpoint, for choosing how to load
 /// it. Validates the whole file, exactly as load_checkpoint does.
 inline CheckpointInfo read_checkpoint_info(const std::string& path) {
   constexpr const char* function = "mam::io::read_checkpoint_info";
-  const std::string bytes = detail::read_whole_file(function, path);
-  const ScalarType type = detail::check_envelope(function, path, bytes);
-  auto info = [&](auto&& checkpoint) {
-    return CheckpointInfo{checkpoint_format_version, type, std::move(checkpoint.architecture),
-                          std::move(checkpoint.metadata)};
-  };
-  if (type == ScalarType::float32) {
-    return info(detail::decode_sections<float>(function, path, bytes));
-  }
-  return info(detail::decode_sections<double>(function, path, bytes));
+  return detail::decode_checkpoint_info(function, path, detail::read_whole_file(function, path));
 }
 
 /// Throws architecture_error unless `found` holds exactly the keys and values of `expected`
