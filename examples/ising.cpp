@@ -170,9 +170,10 @@ int train_and_evaluate(const Target& target, const Options& o) {
   ex::ProgressBar progress("training");
   const double budget = o.minutes * 60.0;
   mam::StepReport report;
-  const long first_step = trainer.steps();
   while (!ex::interrupted()) {
-    const double fraction = o.steps > 0 ? static_cast<double>(trainer.steps() - first_step) / static_cast<double>(o.steps)
+    // --steps counts from the start of training, so a resumed run ends where the
+    // uninterrupted one would and follows the same learning-rate schedule.
+    const double fraction = o.steps > 0 ? static_cast<double>(trainer.steps()) / static_cast<double>(o.steps)
                                         : progress.seconds() / budget;
     if (fraction >= 1.0) break;
     // Cosine decay over the run (steps or time): REINFORCE gradients are noisy, and a
@@ -248,8 +249,10 @@ int train_and_evaluate(const Target& target, const Options& o) {
   ex::Canvas grid(2 * tiles * tile + 3 * tile, tiles * tile + 40);
   grid.text(tile, 8, "MaM samples", {0, 0, 0});
   grid.text(tiles * tile + 2 * tile, 8, "Gibbs samples", {0, 0, 0});
-  ex::draw_lattices(grid, model_samples.leftCols(tiles * tiles), o.side, static_cast<int>(k), tiles, cell, tile, 32);
-  ex::draw_lattices(grid, test.leftCols(tiles * tiles), o.side, static_cast<int>(k), tiles, cell,
+  // At most tiles x tiles of each: --test-samples may be fewer.
+  auto first_tiles = [&](const mam::CodeMatrix& x) { return x.leftCols(std::min<mam::Index>(tiles * tiles, x.cols())); };
+  ex::draw_lattices(grid, first_tiles(model_samples), o.side, static_cast<int>(k), tiles, cell, tile, 32);
+  ex::draw_lattices(grid, first_tiles(test), o.side, static_cast<int>(k), tiles, cell,
                     tiles * tile + 2 * tile, 32);
   grid.save_png(o.out + "/samples.png");
   std::vector<ex::Series> series{{"NLL (bits/dim)", curve_step, curve_nll, {200, 30, 30}}};
@@ -310,7 +313,7 @@ int main(int argc, char** argv) {
   app.add_option("--clip", o.clip, "gradient-norm clipping (0 = off)")->check(CLI::NonNegativeNumber);
   app.add_option("--minutes", o.minutes, "training time budget in minutes (when --steps is 0)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--steps", o.steps, "training steps (overrides --minutes)")->check(CLI::NonNegativeNumber);
+  app.add_option("--steps", o.steps, "total training steps, a resumed run included (overrides --minutes)")->check(CLI::NonNegativeNumber);
   app.add_option("--threads", o.threads, "threads")->check(CLI::PositiveNumber);
   app.add_option("--seed", o.seed, "random seed");
   app.add_option("--out", o.out, "output directory");

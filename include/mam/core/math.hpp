@@ -1,6 +1,7 @@
 #pragma once
 // Numerically stable reductions in log space.
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -37,13 +38,19 @@ double log_softmax_at(const Eigen::DenseBase<Derived>& logits, Index k) {
   return static_cast<double>(logits.derived().coeff(k)) - log_sum_exp(logits);
 }
 
-/// softmax(logits) into `probabilities` (same size), stable for large logits.
+/// softmax(logits) into `probabilities` (same size), stable for large logits. Shifted by the
+/// maximum and divided by the sum, not exp(v - log_sum_exp(v)): near +-1e4 the rounding of
+/// log_sum_exp (an ulp of 1e4 is 2e-12) would otherwise show in every probability.
 template <class DerivedIn, class DerivedOut>
 void softmax(const Eigen::DenseBase<DerivedIn>& logits, Eigen::DenseBase<DerivedOut>& probabilities) {
-  const double log_norm = log_sum_exp(logits);
-  for (Index i = 0; i < logits.size(); ++i)
-    probabilities.derived().coeffRef(i) = static_cast<typename DerivedOut::Scalar>(
-        std::exp(static_cast<double>(logits.derived().coeff(i)) - log_norm));
+  const Index n = logits.size();
+  auto logit = [&](Index i) { return static_cast<double>(logits.derived().coeff(i)); };
+  double max = -std::numeric_limits<double>::infinity();
+  for (Index i = 0; i < n; ++i) max = std::max(max, logit(i));
+  double sum = 0.0;
+  for (Index i = 0; i < n; ++i) sum += std::exp(logit(i) - max);
+  for (Index i = 0; i < n; ++i)
+    probabilities.derived().coeffRef(i) = static_cast<typename DerivedOut::Scalar>(std::exp(logit(i) - max) / sum);
 }
 
 }  // namespace mam

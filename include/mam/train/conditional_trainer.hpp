@@ -17,11 +17,9 @@ class ConditionalTrainer {
   /// `data`: complete samples, one per column; copied. `seed` fixes every random choice.
   ConditionalTrainer(Model& model, const Eigen::Ref<const CodeMatrix>& data, const TrainerOptions& options,
                      std::uint64_t seed)
-      : core_(model, options, seed), data_(data), batcher_(data.cols()) {
-    validate_codes(data_, model.num_variables(), model.num_values(), "mam::ConditionalTrainer");
-    detail::require<value_error>((data_.array() != unknown).all(), "mam::ConditionalTrainer",
-                                 "complete data samples", "'?' entries");
-  }
+      : core_(model, options, seed),
+        data_(detail::training_data(data, model, "mam::ConditionalTrainer")),
+        batcher_(data_.cols()) {}
 
   /// One Adam step of the AO-ARM loss on the next minibatch.
   StepReport step() {

@@ -28,10 +28,11 @@ class MarginalTrainer {
   /// ancestral samples of the model, drawn with `seed`.
   MarginalTrainer(Model& model, const Eigen::Ref<const CodeMatrix>& data, const MarginalTrainerOptions& options,
                   std::uint64_t seed)
-      : core_(model, options.trainer, seed), options_(options), data_(data), batcher_(data.cols()) {
+      : core_(model, options.trainer, seed),
+        options_(options),
+        data_(detail::training_data(data, model, "mam::MarginalTrainer")),
+        batcher_(data_.cols()) {
     const char* function = "mam::MarginalTrainer";
-    validate_codes(data_, model.num_variables(), model.num_values(), function);
-    detail::require<value_error>((data_.array() != unknown).all(), function, "complete data samples", "'?' entries");
     detail::require<value_error>(options.data_fraction >= 0.0 && options.data_fraction <= 1.0, function,
                                  "data_fraction in [0, 1]", options.data_fraction);
     detail::require<value_error>(options.gibbs_steps >= 0 && options.gibbs_steps <= model.num_variables(), function,

@@ -16,6 +16,7 @@
 #include "mam/io/model_checkpoint.hpp"
 #include "mam/model/gradient.hpp"
 #include "mam/model/workspace.hpp"
+#include "mam/nn/one_hot_input.hpp"
 #include "mam/optim/adam.hpp"
 #include "mam/optim/parameter_average.hpp"
 
@@ -231,6 +232,16 @@ class TrainingCore {
   std::optional<ParameterAverage<Scalar>> average_;
   long steps_ = 0;
 };
+
+/// `data` checked as a trainer's training set (D x N, N >= 1, complete, codes in 0..K-1) and
+/// copied; called before the trainer's Batcher exists, so the error names the trainer.
+template <class Model>
+CodeMatrix training_data(const Eigen::Ref<const CodeMatrix>& data, const Model& model, const char* function) {
+  require<shape_error>(data.cols() > 0, function, "a non-empty data set (at least one column)", "0 samples");
+  validate_codes(data, model.num_variables(), model.num_values(), function);
+  require<value_error>((data.array() != unknown).all(), function, "complete data samples", "'?' entries");
+  return data;
+}
 
 /// Codes of a complete-sample matrix as checkpoint integers (and back), for sample buffers.
 inline io::NamedIntegers codes_to_integers(const std::string& name, const CodeMatrix& codes) {
