@@ -50,6 +50,7 @@ struct Options {
   double learning_rate = 1e-3, alpha = 1.0, clip = 0.0, final_lr_fraction = 0.05, average = 0.999;
   double minutes = 6.5;
   long steps = 0;  // 0: train for `minutes`
+  long stop_after = 0;  // > 0: leave after this many steps of this run, as if interrupted
   int threads = 2;
   std::uint64_t seed = 0;
   std::string out = "out/ising", resume;
@@ -170,12 +171,18 @@ int train_and_evaluate(const Target& target, const Options& o) {
   ex::ProgressBar progress("training");
   const double budget = o.minutes * 60.0;
   mam::StepReport report;
+  const long first_step = trainer.steps();
+  bool stopped = false;  // by --stop-after
   while (!ex::interrupted()) {
     // --steps counts from the start of training, so a resumed run ends where the
     // uninterrupted one would and follows the same learning-rate schedule.
     const double fraction = o.steps > 0 ? static_cast<double>(trainer.steps()) / static_cast<double>(o.steps)
                                         : progress.seconds() / budget;
     if (fraction >= 1.0) break;
+    if (o.stop_after > 0 && trainer.steps() - first_step >= o.stop_after) {
+      stopped = true;
+      break;
+    }
     // Cosine decay over the run (steps or time): REINFORCE gradients are noisy, and a
     // falling rate averages the noise out at the end.
     const double decay = o.final_lr_fraction + (1.0 - o.final_lr_fraction) * 0.5 * (1.0 + std::cos(M_PI * fraction));
@@ -206,6 +213,11 @@ int train_and_evaluate(const Target& target, const Options& o) {
   if (ex::interrupted()) {
     std::fprintf(stderr, "interrupted: checkpoint written to %s (continue with --resume)\n", checkpoint.c_str());
     return 130;
+  }
+  if (stopped) {
+    std::fprintf(stderr, "stopped after %ld steps: checkpoint written to %s (continue with --resume)\n",
+                 o.stop_after, checkpoint.c_str());
+    return 0;
   }
 
   // Evaluation against the ground truth, with the averaged parameters when averaging.
@@ -314,6 +326,9 @@ int main(int argc, char** argv) {
   app.add_option("--minutes", o.minutes, "training time budget in minutes (when --steps is 0)")
       ->check(CLI::PositiveNumber);
   app.add_option("--steps", o.steps, "total training steps, a resumed run included (overrides --minutes)")->check(CLI::NonNegativeNumber);
+  app.add_option("--stop-after", o.stop_after,
+                 "leave after this many steps of this run with a checkpoint, as if interrupted (for job time limits)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--threads", o.threads, "threads")->check(CLI::PositiveNumber);
   app.add_option("--seed", o.seed, "random seed");
   app.add_option("--out", o.out, "output directory");

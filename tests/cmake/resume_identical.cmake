@@ -1,13 +1,15 @@
 # An interrupted-and-resumed mam_ising run ends exactly where an uninterrupted one does:
-# `STEPS` steps in one go, and STEPS/2 + --resume to STEPS, must give the same trainer
-# checkpoint and model checkpoint, byte for byte, and the same metrics (timings aside).
+# `STEPS` steps in one go, and a run of the same length left after STEPS/2 (--stop-after,
+# exactly where an interruption would leave it, learning-rate schedule included) then
+# --resume to STEPS, must give the same trainer checkpoint and model checkpoint, byte for
+# byte, and the same metrics (timings aside).
 #   cmake -DMAM_ISING=<binary> -DWORK_DIR=<dir> -DSTEPS=<even n> "-DARGS=<arg;...>" -P resume_identical.cmake
 include(${CMAKE_CURRENT_LIST_DIR}/run_example.cmake)
 file(REMOVE_RECURSE "${WORK_DIR}")
 math(EXPR half "${STEPS} / 2")
 
 mam_run_example(straight ${MAM_ISING} ${ARGS} --steps ${STEPS} --out ${WORK_DIR}/straight)
-mam_run_example(first ${MAM_ISING} ${ARGS} --steps ${half} --out ${WORK_DIR}/resumed)
+mam_run_example(first ${MAM_ISING} ${ARGS} --steps ${STEPS} --stop-after ${half} --out ${WORK_DIR}/resumed)
 mam_run_example(second ${MAM_ISING} ${ARGS} --steps ${STEPS} --resume ${WORK_DIR}/resumed/trainer.ckpt
                 --out ${WORK_DIR}/resumed)
 foreach(run straight first second)
