@@ -303,6 +303,22 @@ TEST_CASE("contract: a non-finite loss or gradient stops training before the upd
   CHECK(report.step == 1);
 }
 
+TEST_CASE("contract: diverged parameters are reported with the step, the buffer kept complete", "[contract]") {
+  Model model = small_model(4, 2);
+  mam::EnergyTrainerOptions options;
+  options.trainer.batch_size = 8;
+  mam::EnergyTrainer<Model, std::function<Vector<double>(const CodeMatrix&)>> trainer(
+      model, [](const CodeMatrix& x) { return Vector<double>(Vector<double>::Zero(x.cols())); }, options, 1);
+  trainer.step();
+  const CodeMatrix buffer_before = trainer.buffer();
+  model.conditional().parameters().setConstant(std::numeric_limits<double>::quiet_NaN());
+  CHECK_THAT(message_of<mam::numeric_error>([&] { trainer.step(); }),
+             names("mam::EnergyTrainer::step", "finite values while refreshing the model samples",
+                   "a failure at step 2 (no update made)"));
+  CHECK(trainer.buffer() == buffer_before);
+  CHECK(trainer.steps() == 1);
+}
+
 TEST_CASE("log_sum_exp and softmax are exact for logits of +-1e4", "[contract][numerics]") {
   for (const double big : {1e4, -1e4}) {
     INFO("logits around " << big);

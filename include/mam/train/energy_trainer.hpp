@@ -42,10 +42,12 @@ class EnergyTrainer {
   StepReport step() {
     Model& model = core_.model();
     const long next = core_.steps() + 1;
-    if (options_.refresh_every > 0 && next % options_.refresh_every == 0)
-      buffer_ = sample_ancestral(model, buffer_.cols(), core_.rng());
-    else
-      censor_resample(model, buffer_, options_.gibbs_steps, core_.rng(), {}, &core_.workspace());
+    core_.refresh_samples("mam::EnergyTrainer::step", buffer_, [&](CodeMatrix& samples) {
+      if (options_.refresh_every > 0 && next % options_.refresh_every == 0)
+        samples = sample_ancestral(model, samples.cols(), core_.rng());
+      else
+        censor_resample(model, samples, options_.gibbs_steps, core_.rng(), {}, &core_.workspace());
+    });
     core_.gradient().set_zero();
     const EnergyValue value =
         energy_loss(model, buffer_, log_f_, core_.rng(), core_.gradient(), options_.objective, options_.alpha,

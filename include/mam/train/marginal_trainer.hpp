@@ -45,7 +45,10 @@ class MarginalTrainer {
   /// Refreshes the buffer, then one Adam step of self-consistency on data + buffer (theta only).
   StepReport step() {
     Model& model = core_.model();
-    if (buffer_.cols() > 0) censor_resample(model, buffer_, options_.gibbs_steps, core_.rng(), {}, &core_.workspace());
+    if (buffer_.cols() > 0)
+      core_.refresh_samples("mam::MarginalTrainer::step", buffer_, [&](CodeMatrix& samples) {
+        censor_resample(model, samples, options_.gibbs_steps, core_.rng(), {}, &core_.workspace());
+      });
     CodeMatrix batch(model.num_variables(), core_.options().batch_size);
     batch.leftCols(data_per_batch_) = gather_columns(data_, batcher_.next(data_per_batch_, core_.rng()));
     batch.rightCols(buffer_.cols()) = buffer_;

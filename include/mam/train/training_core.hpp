@@ -94,6 +94,22 @@ class TrainingCore {
   /// The parameter average, or null when TrainerOptions::average_decay is 0.
   const ParameterAverage<Scalar>* average() const { return average_ ? &*average_ : nullptr; }
 
+  /// Refreshes a trainer's buffer of model samples by `refresh(samples)` on a copy, kept only
+  /// when it succeeds. Diverged parameters show first here (non-finite logits), so such an
+  /// error is reported with the step, as apply() reports a non-finite loss, and the buffer
+  /// stays complete.
+  template <class Refresh>
+  void refresh_samples(const char* function, CodeMatrix& buffer, Refresh&& refresh) {
+    CodeMatrix refreshed = buffer;
+    try {
+      refresh(refreshed);
+    } catch (const numeric_error& e) {
+      fail<numeric_error>(function, "finite values while refreshing the model samples",
+                          concat("a failure at step ", steps_ + 1, " (no update made): ", e.what()));
+    }
+    buffer.swap(refreshed);
+  }
+
   /// Checks `loss` and the gradients of `parts`, clips them, updates those parts and counts
   /// the step. A NaN or infinity stops training with an error naming the step and the
   /// quantity, before any parameter changes.
