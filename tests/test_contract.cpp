@@ -45,6 +45,7 @@
 #include <mam/train/marginal_trainer.hpp>
 
 #include "support/temp_dir.hpp"
+#include "support/values.hpp"
 
 using mam::CodeMatrix;
 using mam::Index;
@@ -62,19 +63,7 @@ Model small_model(Index d = 4, Index k = 3, Index hidden = 8) {
 
 CodeMatrix zeros(Index d, Index n) { return CodeMatrix::Zero(d, n); }
 
-// The message of the `Error` that `f` throws (the test fails if it throws nothing or another type).
-template <class Error, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    FAIL("threw another type: " << e.what());
-  }
-  FAIL("threw nothing");
-  return {};
-}
+using mam::test::message_of;
 
 // The library-wide message shape: "function: expected <expected>..., got <got>...".
 class Names : public Catch::MatcherBase<std::string> {

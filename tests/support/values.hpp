@@ -1,6 +1,7 @@
 #pragma once
 // Small helpers the tests share: a vector from a list, the message of an expected exception.
 
+#include <exception>
 #include <initializer_list>
 #include <string>
 
@@ -17,15 +18,17 @@ inline Vector<double> vec(std::initializer_list<double> values) {
   return v;
 }
 
-/// The what() of the `Error` that f throws; the test fails if f throws nothing.
+/// The what() of the `Error` that f throws; the test fails if f throws nothing or another type.
 template <class Error, class F>
 std::string message_of(F&& f) {
   try {
     f();
   } catch (const Error& e) {
     return e.what();
+  } catch (const std::exception& e) {
+    FAIL("threw another type: " << e.what());
   }
-  FAIL("expected an exception");
+  FAIL("threw nothing");
   return {};
 }
 
