@@ -160,8 +160,8 @@ bool train_stage(Trainer& trainer, int stage, Budget budget, StageProgress& reco
   };
   double fraction = fraction_done();
   while (fraction < 1.0 && !ex::interrupted()) {
-    const double decay = o.final_lr_fraction + (1.0 - o.final_lr_fraction) * 0.5 * (1.0 + std::cos(M_PI * fraction));
-    trainer.optimizer().set_learning_rate(group, o.learning_rate * decay);
+    const double rate = mam::cosine_decay(o.learning_rate, o.learning_rate * o.final_lr_fraction, fraction);
+    trainer.optimizer().set_learning_rate(group, rate);
     const mam::StepReport report = trainer.step();
     fraction = fraction_done();
     if (report.step % o.log_every == 0 || fraction >= 1.0) {

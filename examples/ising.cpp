@@ -185,9 +185,9 @@ int train_and_evaluate(const Target& target, const Options& o) {
     }
     // Cosine decay over the run (steps or time): REINFORCE gradients are noisy, and a
     // falling rate averages the noise out at the end.
-    const double decay = o.final_lr_fraction + (1.0 - o.final_lr_fraction) * 0.5 * (1.0 + std::cos(M_PI * fraction));
-    trainer.optimizer().set_learning_rate(mam::ParameterGroup::marginal, o.learning_rate * decay);
-    trainer.optimizer().set_learning_rate(mam::ParameterGroup::conditional, o.learning_rate * decay);
+    const double rate = mam::cosine_decay(o.learning_rate, o.learning_rate * o.final_lr_fraction, fraction);
+    trainer.optimizer().set_learning_rate(mam::ParameterGroup::marginal, rate);
+    trainer.optimizer().set_learning_rate(mam::ParameterGroup::conditional, rate);
     report = trainer.step();
     if (report.step % o.log_every == 0) {
       const double nll = -model.log_marginal(monitor).mean() / bits;

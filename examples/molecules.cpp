@@ -346,9 +346,9 @@ bool run_stage(Trainer& trainer, const Stage& stage, const Options& o, TrainingL
   while (!ex::interrupted()) {
     const double fraction = fraction_done();
     if (fraction >= 1.0 || (stage.total_steps > 0 && trainer.steps() >= stage.total_steps)) break;
-    const double decay = o.final_lr_fraction + (1.0 - o.final_lr_fraction) * 0.5 * (1.0 + std::cos(M_PI * fraction));
-    trainer.optimizer().set_learning_rate(mam::ParameterGroup::marginal, o.learning_rate * decay);
-    trainer.optimizer().set_learning_rate(mam::ParameterGroup::conditional, o.learning_rate * decay);
+    const double rate = mam::cosine_decay(o.learning_rate, o.learning_rate * o.final_lr_fraction, fraction);
+    trainer.optimizer().set_learning_rate(mam::ParameterGroup::marginal, rate);
+    trainer.optimizer().set_learning_rate(mam::ParameterGroup::conditional, rate);
     before(fraction);
     const mam::StepReport report = trainer.step();
     if (report.step % o.log_every == 0) {

@@ -1,3 +1,4 @@
+#include <cmath>
 #include <catch2/catch.hpp>
 
 #include "support/values.hpp"
@@ -150,4 +151,12 @@ TEST_CASE("CosineSchedule warms up linearly, then decays to the floor", "[optim]
   CHECK(schedule(60) == Approx(0.55));
   CHECK(schedule(110) == Approx(0.1));
   CHECK(schedule(500) == Approx(0.1));
+}
+
+TEST_CASE("cosine_decay runs half a cosine from peak to floor over progress 0..1", "[optim]") {
+  CHECK(mam::cosine_decay(2.0, 0.5, 0.0) == Approx(2.0));
+  CHECK(mam::cosine_decay(2.0, 0.5, 0.5) == Approx(1.25));
+  CHECK(mam::cosine_decay(2.0, 0.5, 0.25) == Approx(0.5 + 0.75 * (1.0 + std::sqrt(0.5))));
+  CHECK(mam::cosine_decay(2.0, 0.5, 1.0) == Approx(0.5));
+  CHECK(mam::cosine_decay(2.0, 0.5, 3.0) == 0.5);
 }
