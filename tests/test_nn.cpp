@@ -294,6 +294,32 @@ TEST_CASE("ResidualMLP::backward_rows equals backward with the other rows zero",
   CHECK_THROWS_AS(net.backward_rows(sparse_context, first_rows, d_rows, sparse_gradient), mam::shape_error);
 }
 
+TEST_CASE("ResidualMLP::copy_trunk_from takes the features, not the head; set_head_to_zero", "[nn]") {
+  Rng rng(31);
+  const Index d = 5, k = 3, batch = 6;
+  const mam::ResidualMLP<double> conditional({d, k, 7, 3, d * k, mam::Activation::silu}, rng);
+  mam::ResidualMLP<double> marginal({d, k, 7, 3, 1, mam::Activation::silu}, rng);
+  const Vector<double> head_before = marginal.parameters().tail(marginal.head().num_parameters());
+  const CodeMatrix codes = random_codes(d, k, batch, rng);
+  CHECK((marginal.forward(codes).hidden.back() - conditional.forward(codes).hidden.back()).cwiseAbs().maxCoeff() > 0.1);
+
+  marginal.copy_trunk_from(conditional);
+  // Same last hidden layer on any input; the head is the marginal net's own.
+  CHECK((marginal.forward(codes).hidden.back() - conditional.forward(codes).hidden.back()).cwiseAbs().maxCoeff() == 0.0);
+  CHECK(marginal.parameters().tail(marginal.head().num_parameters()) == head_before);
+  CHECK(marginal(codes).cwiseAbs().maxCoeff() > 0.0);
+  marginal.set_head_to_zero();
+  CHECK(marginal(codes).isZero(0.0));
+  CHECK(marginal.parameters().head(marginal.head().offset()) ==
+        conditional.parameters().head(conditional.head().offset()));
+
+  const mam::ResidualMLP<double> narrower({d, k, 6, 3, d * k, mam::Activation::silu}, rng);
+  const mam::ResidualMLP<double> other_activation({d, k, 7, 3, d * k, mam::Activation::leaky_relu}, rng);
+  CHECK_THROWS_WITH(marginal.copy_trunk_from(narrower), Catch::StartsWith("mam::ResidualMLP::copy_trunk_from") &&
+                                                            Catch::Contains("hidden 7") && Catch::Contains("hidden 6"));
+  CHECK_THROWS_AS(marginal.copy_trunk_from(other_activation), mam::architecture_error);
+}
+
 TEST_CASE("ResidualMLP in float agrees with double", "[nn]") {
   Rng rng_d(23), rng_f(23);
   mam::ResidualMLP<double> net_d({10, 2, 32, 4, 20}, rng_d);

@@ -281,4 +281,15 @@ ResidualMarginalizationModel<Scalar> make_residual_model(Index num_variables, In
   return ResidualMarginalizationModel<Scalar>(std::move(marginal), std::move(conditional), normalization, log_z);
 }
 
+/// Starts the marginal net from the features the conditional net has learned, before
+/// stage 2: copies the conditional net's trunk (input layer and residual blocks) into the
+/// marginal net and zeroes its head, so f starts at 0 everywhere and first learns a linear
+/// read-out of those features. The reference code does the like: its marginal head sits on
+/// the trained AO-ARM's encoder. Both nets must share D, K, width, depth and activation.
+template <class Scalar>
+void warm_start_marginal(ResidualMarginalizationModel<Scalar>& model) {
+  model.marginal().copy_trunk_from(model.conditional());
+  model.marginal().set_head_to_zero();
+}
+
 }  // namespace mam

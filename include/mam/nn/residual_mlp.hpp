@@ -105,6 +105,26 @@ class ResidualMLP {
     head_.initialize(parameters_, rng);
   }
 
+  /// Takes the trunk (input layer and residual blocks) of `other`, a network of the same
+  /// D, K, width, depth and activation with any head; this network's head is left as it is.
+  /// The trunk leads the flat parameter vector, so this is one contiguous copy.
+  void copy_trunk_from(const ResidualMLP& other) {
+    const ResidualMLPConfig& theirs = other.config();
+    const bool same = theirs.num_variables == config_.num_variables && theirs.num_values == config_.num_values &&
+                      theirs.hidden == config_.hidden && theirs.num_layers == config_.num_layers &&
+                      theirs.activation == config_.activation;
+    detail::require<architecture_error>(
+        same, "mam::ResidualMLP::copy_trunk_from",
+        detail::concat("a trunk of D=", config_.num_variables, ", K=", config_.num_values, ", hidden ", config_.hidden,
+                       ", ", config_.num_layers, " layers, ", to_string(config_.activation)),
+        detail::concat("D=", theirs.num_variables, ", K=", theirs.num_values, ", hidden ", theirs.hidden, ", ",
+                       theirs.num_layers, " layers, ", to_string(theirs.activation)));
+    parameters_.head(head_.offset()) = other.parameters().head(head_.offset());
+  }
+
+  /// Sets the head's weights and bias to zero: the network then outputs 0 for every input.
+  void set_head_to_zero() { parameters_.segment(head_.offset(), head_.num_parameters()).setZero(); }
+
   const OneHotInput<Scalar>& input_layer() const { return input_; }
   const std::vector<Linear<Scalar>>& residual_blocks() const { return blocks_; }
   const Linear<Scalar>& head() const { return head_; }
