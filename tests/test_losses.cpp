@@ -9,6 +9,7 @@
 #include <mam/core/error.hpp>
 #include <mam/core/rng.hpp>
 #include <mam/loss/ao_arm.hpp>
+#include <mam/loss/chain_target.hpp>
 #include <mam/loss/energy.hpp>
 #include <mam/loss/self_consistency.hpp>
 #include <mam/model/gradient.hpp>
@@ -454,4 +455,56 @@ TEST_CASE("energy_loss: a bad log f is reported, not trained on", "[loss]") {
   // A float-valued log f is accepted and widened.
   auto float_f = [](const CodeMatrix& x) { return Vector<double>(log_target(x)).cast<float>().eval(); };
   CHECK_NOTHROW(mam::energy_loss(model, samples, float_f, rng, gradient));
+}
+
+TEST_CASE("chain_target_loss: value by its formula, marginal gradient matches finite differences", "[loss]") {
+  const mam::Activation activation = GENERATE(mam::Activation::gelu, mam::Activation::leaky_relu);
+  INFO("activation " << mam::to_string(activation));
+  Model model = make_model(211, activation, 0.4);
+  Rng rng(21);
+  CodeMatrix inputs = random_complete(9, rng);
+  for (Index c = 0; c < inputs.cols(); ++c)  // partial inputs, column 0 all '?', column 1 complete
+    for (Index i = 0; i < D; ++i)
+      if (c == 0 || (c > 1 && rng.uniform() < 0.5)) inputs(i, c) = mam::unknown;
+  Vector<double> targets(inputs.cols());
+  for (Index c = 0; c < targets.size(); ++c) targets[c] = -3.0 * rng.uniform();
+
+  auto loss = [&] {
+    Gradient scratch = Gradient::zeros_like(model);
+    return mam::chain_target_loss(model, inputs, targets, scratch).loss;
+  };
+  Gradient gradient = Gradient::zeros_like(model);
+  const mam::ChainTargetValue value = mam::chain_target_loss(model, inputs, targets, gradient);
+
+  // The formula, from the model's own outputs.
+  const Vector<double> f = model.marginal_outputs(inputs);
+  const double anchor = model.marginal_outputs(CodeMatrix::Constant(D, 1, mam::unknown))[0] - model.log_z();
+  const double mse = (f.array() - model.log_z() - targets.array()).square().mean();
+  CHECK(value.mean_squared_error == Approx(mse).epsilon(1e-13));
+  CHECK(value.anchor_error == Approx(anchor).epsilon(1e-13));
+  CHECK(value.loss == Approx(mse + anchor * anchor).epsilon(1e-13));
+  CHECK(value.loss > 0.1);
+
+  const Vector<double> numeric = numerical_gradient(loss, model.marginal().parameters());
+  CHECK(mam::test::max_relative_error(gradient.marginal, numeric, fd_floor) <= fd_tolerance);
+  CHECK(entries_above_floor(gradient.marginal) > gradient.marginal.size() / 4);
+  // theta only: the conditional net and log Z get nothing.
+  CHECK(gradient.conditional.isZero(0.0));
+  CHECK(gradient.log_z == 0.0);
+}
+
+TEST_CASE("chain_target_loss: bad targets and shapes are refused", "[loss]") {
+  Model model = make_model(5, mam::Activation::leaky_relu);
+  Rng rng(3);
+  const CodeMatrix inputs = random_complete(3, rng);
+  Gradient gradient = Gradient::zeros_like(model);
+  Vector<double> two(2);
+  two << -1.0, -2.0;
+  CHECK_THROWS_AS(mam::chain_target_loss(model, inputs, two, gradient), mam::shape_error);
+  Vector<double> nan_target(3);
+  nan_target << -1.0, std::numeric_limits<double>::quiet_NaN(), -2.0;
+  CHECK_THROWS_WITH(mam::chain_target_loss(model, inputs, nan_target, gradient),
+                    Catch::StartsWith("mam::chain_target_loss") && Catch::Contains("finite targets") &&
+                        Catch::Contains("for input 1"));
+  CHECK(gradient.marginal.isZero(0.0));  // nothing added before the error
 }

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <numeric>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -12,14 +14,17 @@
 #include <mam/core/rng.hpp>
 #include <mam/data/batcher.hpp>
 #include <mam/eval/enumerate.hpp>
+#include <mam/io/checkpoint.hpp>
 #include <mam/model/marginalization_model.hpp>
 #include <mam/model/order_walk.hpp>
 #include <mam/sample/ancestral.hpp>
 #include <mam/sample/censor_resample.hpp>
 #include <mam/sample/conditional.hpp>
 #include <mam/sample/options.hpp>
+#include <mam/train/chain_target_pool.hpp>
 
 #include "support/chi_square.hpp"
+#include "support/values.hpp"
 
 using mam::Code;
 using mam::CodeMatrix;
@@ -682,4 +687,175 @@ TEST_CASE("MarginalizationModel: log_marginal, log_conditional and consistency_r
     CHECK(residual[c] == Approx(expected).margin(1e-10));
   }
   CHECK(residual.cwiseAbs().maxCoeff() > 0.1);  // an untrained model is inconsistent
+}
+
+namespace {
+
+// The order of pool sequence s as an Orders entry, cut after `length` positions.
+std::vector<Index> pool_order(const mam::ChainTargetPool& pool, Index s, Index length) {
+  std::vector<Index> order;
+  for (Index j = 0; j < length; ++j) order.push_back(pool.orders()(j, s));
+  return order;
+}
+
+// Every chain sum of the pool against own_chain (full network passes, no incremental
+// updates) along a prefix of the stored order.
+double worst_chain_sum_error(const Model& model, const mam::ChainTargetPool& pool) {
+  const Index d = pool.num_variables();
+  double worst = 0.0;
+  for (Index j = 0; j <= d; ++j) {
+    Orders prefixes;
+    for (Index s = 0; s < pool.size(); ++s) prefixes.push_back(pool_order(pool, s, j));
+    const CodeMatrix sequences = pool.sequences();
+    const Vector<double> expected = own_chain(model, sequences, prefixes);
+    worst = std::max(worst, (pool.chain_sums().row(j).transpose() - expected).cwiseAbs().maxCoeff());
+  }
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("ChainTargetPool: every prefix sum is the chain rule along the stored order", "[sample][pool]") {
+  const Shape shape{5, 3};
+  const Model model = make_model(shape, 601);
+  Rng rng(602);
+  CodeMatrix data(shape.d, 7);
+  for (Index c = 0; c < data.cols(); ++c)
+    for (Index i = 0; i < shape.d; ++i) data(i, c) = static_cast<Code>(rng.uniform_int(shape.k));
+  mam::ChainTargetPool pool(shape.d, 20);
+  pool.add_data(model, data, rng);
+  REQUIRE(pool.size() == 7);
+  CHECK(pool.sequences() == data);  // data go in as they are
+  pool.add_samples(model, 6, rng);
+  REQUIRE(pool.size() == 13);
+  CHECK((pool.sequences().array() != mam::unknown).all());
+  for (Index s = 0; s < pool.size(); ++s) {  // every order is a permutation
+    std::vector<Index> order = pool_order(pool, s, shape.d);
+    std::sort(order.begin(), order.end());
+    CHECK(order == identity_order(shape.d));
+  }
+  CHECK(pool.chain_sums().row(0).isZero(0.0));
+  CHECK(pool.chain_sums().row(shape.d).maxCoeff() < -0.1);
+  CHECK(worst_chain_sum_error(model, pool) < exact_tolerance);
+
+  // Refusals: '?' in data, codes out of range, a model of another size, negative counts.
+  CodeMatrix partial = data;
+  partial(2, 3) = mam::unknown;
+  CHECK_THROWS_WITH(pool.add_data(model, partial, rng),
+                    Catch::StartsWith("mam::ChainTargetPool::add_data") && Catch::Contains("complete samples"));
+  CodeMatrix out_of_range = data;
+  out_of_range(0, 0) = 3;
+  CHECK_THROWS_AS(pool.add_data(model, out_of_range, rng), mam::value_error);
+  const Model wider = make_model(Shape{4, 3}, 603);
+  CHECK_THROWS_AS(pool.add_samples(wider, 2, rng), mam::shape_error);
+  CHECK_THROWS_AS(pool.add_samples(model, -1, rng), mam::value_error);
+  CHECK(pool.size() == 13);  // nothing added by the refused calls
+  CHECK_THROWS_AS(mam::ChainTargetPool(shape.d, 0), mam::value_error);
+}
+
+TEST_CASE("ChainTargetPool::add_samples draws from the exact order mixture", "[sample][pool]") {
+  const Shape shape{4, 3};
+  const Model model = make_model(shape, 611);
+  const Vector<double> mixture = mixture_distribution(model);
+  const Index total = 40000;
+  mam::ChainTargetPool pool(shape.d, total);
+  Rng rng(612);
+  for (Index done = 0; done < total; done += 5000) pool.add_samples(model, 5000, rng);
+  const auto good = mam::test::chi_square_test(state_counts(pool.sequences(), shape.k), to_std(mixture));
+  INFO("chi-square " << good.statistic << " dof " << good.degrees_of_freedom);
+  CHECK(good.p_value > p_pass);
+  // Each sample's full chain sum is log p of the sample along its own order.
+  mam::ChainTargetPool few(shape.d, 50);
+  few.add_samples(model, 50, rng);
+  CHECK(worst_chain_sum_error(model, few) < exact_tolerance);
+}
+
+TEST_CASE("ChainTargetPool::draw reveals a prefix of a held order with its sum; the oldest is replaced",
+          "[sample][pool]") {
+  const Shape shape{6, 2};
+  const Model model = make_model(shape, 621);
+  Rng rng(622);
+  mam::ChainTargetPool pool(shape.d, 3);
+  CodeMatrix inputs;
+  Vector<double> targets;
+  CHECK_THROWS_WITH(pool.draw(4, rng, inputs, targets), Catch::Contains("an empty pool"));
+
+  // One sequence: every drawn input is its first j positions, j = the known count.
+  pool.add_samples(model, 1, rng);
+  pool.draw(500, rng, inputs, targets);
+  std::vector<int> lengths_seen(static_cast<std::size_t>(shape.d + 1), 0);
+  for (Index c = 0; c < inputs.cols(); ++c) {
+    const Index j = (inputs.col(c).array() != mam::unknown).count();
+    REQUIRE(j >= 1);
+    ++lengths_seen[static_cast<std::size_t>(j)];
+    CodeMatrix expected = CodeMatrix::Constant(shape.d, 1, mam::unknown);
+    for (Index step = 0; step < j; ++step) {
+      const Index p = pool.orders()(step, 0);
+      expected(p, 0) = pool.sequences()(p, 0);
+    }
+    CHECK(inputs.col(c) == expected.col(0));
+    CHECK(targets[c] == pool.chain_sums()(j, 0));
+  }
+  CHECK(lengths_seen[0] == 0);
+  for (Index j = 1; j <= shape.d; ++j) CHECK(lengths_seen[static_cast<std::size_t>(j)] > 50);  // j ~ U{1..D}
+
+  // Five distinct data sequences into a capacity of three after the sample: columns 1, 2
+  // take data 0, 1, then the oldest go first (the sample, data 0, data 1): data 2, 3, 4 stay.
+  CodeMatrix data(shape.d, 5);
+  for (Index c = 0; c < 5; ++c)
+    for (Index i = 0; i < shape.d; ++i) data(i, c) = static_cast<Code>(((c + 1) >> (i % 3)) & 1);
+  pool.add_data(model, data, rng);
+  REQUIRE(pool.size() == 3);
+  std::vector<std::vector<Code>> held, expected;
+  for (Index s = 0; s < 3; ++s) held.emplace_back(pool.sequences().col(s).begin(), pool.sequences().col(s).end());
+  for (Index c = 2; c < 5; ++c) expected.emplace_back(data.col(c).begin(), data.col(c).end());
+  std::sort(held.begin(), held.end());
+  std::sort(expected.begin(), expected.end());
+  CHECK(held == expected);
+  CHECK(worst_chain_sum_error(model, pool) < exact_tolerance);
+}
+
+TEST_CASE("ChainTargetPool: a checkpoint restores it bit for bit; damaged ones are refused", "[sample][pool]") {
+  const Shape shape{4, 3};
+  const Model model = make_model(shape, 631);
+  Rng rng(632);
+  mam::ChainTargetPool pool(shape.d, 10);
+  pool.add_samples(model, 13, rng);  // wrapped around: size 10, next column 3
+  mam::io::Checkpoint<double> checkpoint;
+  pool.append_to(checkpoint, "pool");
+  const mam::ChainTargetPool empty(shape.d, 10);
+  const mam::ChainTargetPool restored = empty.restored("test", "file", checkpoint, "pool", shape.k);
+  CHECK(restored.size() == 10);
+  CHECK(restored.sequences() == pool.sequences());
+  CHECK(restored.orders() == pool.orders());
+  CHECK(restored.chain_sums() == pool.chain_sums());  // exact, not approximately
+  // The next sequence goes to the same column in both.
+  mam::ChainTargetPool a = pool, b = restored;
+  Rng rng_a(7), rng_b(7);
+  a.add_samples(model, 1, rng_a);
+  b.add_samples(model, 1, rng_b);
+  CHECK(a.sequences() == b.sequences());
+
+  auto damaged = [&](const std::string& name, auto&& change) {
+    mam::io::Checkpoint<double> copy = checkpoint;
+    for (auto& entry : copy.integers)
+      if (entry.name == "pool." + name) change(entry.values);
+    return copy;
+  };
+  auto refuses = [&](const mam::io::Checkpoint<double>& copy) {
+    return mam::test::message_of<mam::format_error>([&] { (void)empty.restored("test", "file", copy, "pool", shape.k); });
+  };
+  CHECK_THAT(refuses(damaged("sequences", [](auto& v) { v[5] = 3; })), Catch::Contains("code out of range"));
+  CHECK_THAT(refuses(damaged("orders", [](auto& v) { v[1] = v[0]; })), Catch::Contains("no permutation"));
+  CHECK_THAT(refuses(damaged("sums", [](auto& v) { v.pop_back(); })), Catch::Contains("inconsistent sizes"));
+  CHECK_THAT(refuses(damaged("sums", [](auto& v) {
+               const double positive = 0.5;
+               std::memcpy(&v[3], &positive, sizeof positive);
+             })),
+             Catch::Contains("no log-probability"));
+  CHECK_THAT(refuses(damaged("shape", [](auto& v) { v[3] = 10; })), Catch::Contains("inconsistent sizes"));
+  mam::io::Checkpoint<double> without;
+  CHECK_THAT(refuses(without), Catch::Contains("holds no pool.shape"));
+  const mam::ChainTargetPool bigger(shape.d, 11);
+  CHECK_THROWS_AS(bigger.restored("test", "file", checkpoint, "pool", shape.k), mam::architecture_error);
 }

@@ -111,8 +111,12 @@ CodeMatrix draw_from(const Vector<double>& log_p, Index d, Index k, Index count,
 }  // namespace
 
 TEST_CASE("two-stage maximum likelihood recovers a random distribution", "[training]") {
-  // D=8, K=2 (256 states) and D=6, K=3 (729 states).
+  // D=8, K=2 (256 states) and D=6, K=3 (729 states); stage 2 by self-consistency from a
+  // random marginal net, or by chain targets from the conditional net's trunk.
   const auto [d, k] = GENERATE(std::pair<Index, Index>{8, 2}, std::pair<Index, Index>{6, 3});
+  const auto objective = GENERATE(mam::MarginalObjective::self_consistency, mam::MarginalObjective::chain_targets);
+  const bool chain = objective == mam::MarginalObjective::chain_targets;
+  INFO((chain ? "chain targets, warm start" : "self-consistency"));
   Rng rng(100 + static_cast<std::uint64_t>(k));
   const Vector<double> log_target = random_pairwise_log_p(d, k, 0.5, rng);
   const CodeMatrix data = draw_from(log_target, d, k, 50000, rng);
@@ -131,6 +135,9 @@ TEST_CASE("two-stage maximum likelihood recovers a random distribution", "[train
 
   mam::MarginalTrainerOptions stage2_options;
   stage2_options.trainer = options;
+  stage2_options.objective = objective;
+  stage2_options.pool_size = 1024;
+  if (chain) mam::warm_start_marginal(model);
   mam::MarginalTrainer<Model> stage2(model, data, stage2_options, 2);
   for (int step = 0; step < 1500; ++step) stage2.step();
   const double error_after = marginal_consistency_error(model, 0.01);
@@ -251,6 +258,12 @@ TEST_CASE("trainers resume from a checkpoint bit-identically", "[training][deter
       train(trainer);
       buffer = trainer.buffer();
       trainer.average()->copy_to(averaged);
+    } else if (kind == "marginal, chain targets") {
+      mam::MarginalTrainer<Model> trainer(
+          model, data, {options, 0.5, 2, mam::MarginalObjective::chain_targets, 8, 3}, 5);
+      train(trainer);
+      buffer = trainer.pool().sequences();
+      trainer.average()->copy_to(averaged);
     } else {
       mam::EnergyTrainer<Model> trainer(model, log_f, {options, mam::EnergyObjective::matching, 1.0, 2, 0}, 5);
       train(trainer);
@@ -260,7 +273,7 @@ TEST_CASE("trainers resume from a checkpoint bit-identically", "[training][deter
     return std::make_tuple(model.marginal().parameters(), model.conditional().parameters(), model.log_z(), buffer,
                            averaged.marginal().parameters(), averaged.conditional().parameters(), averaged.log_z());
   };
-  for (const std::string kind : {"conditional", "marginal", "energy"}) {
+  for (const std::string kind : {"conditional", "marginal", "marginal, chain targets", "energy"}) {
     INFO(kind << " trainer");
     const auto straight = run(kind, false);
     const auto resumed = run(kind, true);
@@ -279,6 +292,19 @@ TEST_CASE("trainers resume from a checkpoint bit-identically", "[training][deter
   Model model = mam::make_residual_model<double>(4, 2, 8, 2, rng);
   mam::ConditionalTrainer<Model> conditional(model, data, options, 5);
   CHECK_THROWS_AS(conditional.load(path), mam::architecture_error);
+  // A marginal trainer with the other objective refuses it too (no buffer, or no pool).
+  const mam::MarginalTrainerOptions by_chain{options, 0.5, 2, mam::MarginalObjective::chain_targets, 8, 3};
+  mam::MarginalTrainer<Model> consistency_trainer(model, data, {options, 0.5, 2}, 5);
+  mam::MarginalTrainer<Model> chain_trainer(model, data, by_chain, 5);
+  consistency_trainer.save(path);
+  CHECK_THROWS_AS(chain_trainer.load(path), mam::format_error);
+  chain_trainer.save(path);
+  CHECK_THROWS_AS(consistency_trainer.load(path), mam::format_error);
+  // Pool options are checked.
+  CHECK_THROWS_AS(mam::MarginalTrainer<Model>(model, data, {options, 0.5, 2, by_chain.objective, 0, 0}, 5),
+                  mam::value_error);
+  CHECK_THROWS_WITH(mam::MarginalTrainer<Model>(model, data, {options, 0.5, 2, by_chain.objective, 8, 9}, 5),
+                    Catch::Contains("pool_refresh in 0..8"));
   std::filesystem::remove_all(directory);
 }
 

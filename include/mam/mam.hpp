@@ -11,6 +11,7 @@
 #include "mam/data/batcher.hpp"
 #include "mam/eval/enumerate.hpp"
 #include "mam/loss/ao_arm.hpp"
+#include "mam/loss/chain_target.hpp"
 #include "mam/loss/energy.hpp"
 #include "mam/loss/self_consistency.hpp"
 #include "mam/model/gradient.hpp"

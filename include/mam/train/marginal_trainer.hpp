@@ -1,22 +1,36 @@
 #pragma once
 // Stage 2 of maximum-likelihood training: fit the marginal network to the (fixed)
-// conditionals by self-consistency, on batches that are half data, half on-policy samples
-// from a persistent buffer refreshed by censor-and-resample.
+// conditionals, on data and on-policy samples. Two objectives:
+// - self-consistency (the paper's): batches half data, half a persistent buffer refreshed
+//   by censor-and-resample;
+// - chain targets: regression on chain-rule sums from a ChainTargetPool of data sequences
+//   and ancestral samples, a few replaced per step. It reaches the same fixed point with
+//   the error of a whole chain in every residual, and converges several times faster.
 
+#include <algorithm>
+#include <optional>
 #include <string>
 
 #include "mam/data/batcher.hpp"
+#include "mam/loss/chain_target.hpp"
 #include "mam/loss/self_consistency.hpp"
 #include "mam/sample/ancestral.hpp"
 #include "mam/sample/censor_resample.hpp"
+#include "mam/train/chain_target_pool.hpp"
 #include "mam/train/training_core.hpp"
 
 namespace mam {
 
+/// What stage 2 minimizes (see the top of this file).
+enum class MarginalObjective { self_consistency, chain_targets };
+
 struct MarginalTrainerOptions {
   TrainerOptions trainer{};
-  double data_fraction = 0.5;  ///< share of each batch taken from data, the rest on-policy
-  Index gibbs_steps = 4;       ///< positions resampled per buffer refresh (censor-and-resample)
+  double data_fraction = 0.5;  ///< share from data (of each batch, or of the pool), the rest on-policy
+  Index gibbs_steps = 4;       ///< self-consistency: positions resampled per buffer refresh
+  MarginalObjective objective = MarginalObjective::self_consistency;
+  Index pool_size = 4096;      ///< chain targets: sequences in the pool
+  Index pool_refresh = 4;      ///< chain targets: sequences replaced per step
 };
 
 template <class Model>
@@ -37,13 +51,24 @@ class MarginalTrainer {
                                  "data_fraction in [0, 1]", options.data_fraction);
     detail::require<value_error>(options.gibbs_steps >= 0 && options.gibbs_steps <= model.num_variables(), function,
                                  detail::concat("gibbs_steps in 0..", model.num_variables()), options.gibbs_steps);
+    if (options.objective == MarginalObjective::chain_targets) {
+      detail::require<value_error>(options.pool_size >= 1, function, "pool_size >= 1", options.pool_size);
+      detail::require<value_error>(options.pool_refresh >= 0 && options.pool_refresh <= options.pool_size, function,
+                                   detail::concat("pool_refresh in 0..", options.pool_size), options.pool_refresh);
+      pool_ = ChainTargetPool(model.num_variables(), options.pool_size);
+      refill_pool(function, options.pool_size);
+      return;
+    }
     const auto from_data = static_cast<Index>(options.data_fraction * static_cast<double>(options.trainer.batch_size) + 0.5);
     data_per_batch_ = std::min(from_data, options.trainer.batch_size);
     buffer_ = sample_ancestral(model, options.trainer.batch_size - data_per_batch_, core_.rng());
   }
 
-  /// Refreshes the buffer, then one Adam step of self-consistency on data + buffer (theta only).
+  /// One Adam step of the objective (theta only): self-consistency refreshes the buffer and
+  /// fits data + buffer; chain targets replace pool_refresh sequences of the pool and fit a
+  /// batch of its prefixes.
   StepReport step() {
+    if (options_.objective == MarginalObjective::chain_targets) return chain_target_step();
     Model& model = core_.model();
     if (buffer_.cols() > 0)
       core_.refresh_samples("mam::MarginalTrainer::step", buffer_, [&](CodeMatrix& samples) {
@@ -64,27 +89,80 @@ class MarginalTrainer {
   }
 
   long steps() const { return core_.steps(); }
+  /// The self-consistency buffer of on-policy samples (empty with chain targets).
   const CodeMatrix& buffer() const { return buffer_; }
+  /// The chain-target pool (empty with self-consistency).
+  const ChainTargetPool& pool() const { return pool_; }
   Rng& rng() { return core_.rng(); }
   Adam<Scalar>& optimizer() { return core_.optimizer(); }
   /// The parameter average (TrainerOptions::average_decay), or null when off.
   const ParameterAverage<Scalar>* average() const { return core_.average(); }
 
-  /// Saves model, optimizer, RNG, step count, the on-policy buffer and the data position.
-  void save(const std::string& path) const { core_.save(path, kind, &buffer_, &batcher_); }
+  /// Saves model, optimizer, RNG, step count, the on-policy buffer or pool and the data position.
+  void save(const std::string& path) const {
+    core_.save(path, kind, own_buffer(), &batcher_, [&](io::Checkpoint<Scalar>& checkpoint) {
+      if (options_.objective == MarginalObjective::chain_targets) pool_.append_to(checkpoint, "pool");
+    });
+  }
 
-  /// Restores a save() of a trainer of the same model architecture, data size and batch.
-  void load(const std::string& path) { core_.load("mam::MarginalTrainer::load", path, kind, &buffer_, &batcher_); }
+  /// Restores a save() of a trainer of the same model architecture, data size, batch and objective.
+  void load(const std::string& path) {
+    const char* function = "mam::MarginalTrainer::load";
+    core_.load(function, path, kind, own_buffer(), &batcher_, [&](const io::Checkpoint<Scalar>& checkpoint) {
+      std::optional<ChainTargetPool> stored;
+      if (options_.objective == MarginalObjective::chain_targets)
+        stored = pool_.restored(function, path, checkpoint, "pool", core_.model().num_values());
+      return [this, stored = std::move(stored)]() mutable {
+        if (stored) pool_ = std::move(*stored);
+      };
+    });
+  }
 
   static constexpr const char* kind = "marginal";
 
  private:
+  // Adds `count` sequences to the pool: data_fraction of them the next data samples, the
+  // rest ancestral samples, in chunks that bound the sampler's memory.
+  void refill_pool(const char* function, Index count) {
+    const auto from_data = static_cast<Index>(options_.data_fraction * static_cast<double>(count) + 0.5);
+    const Index chunk = 512;
+    core_.sample_or_report(function, [&] {
+      for (Index done = 0; done < from_data; done += chunk)
+        pool_.add_data(core_.model(), gather_columns(data_, batcher_.next(std::min(chunk, from_data - done), core_.rng())),
+                       core_.rng(), &core_.workspace());
+      for (Index done = from_data; done < count; done += chunk)
+        pool_.add_samples(core_.model(), std::min(chunk, count - done), core_.rng(), &core_.workspace());
+    });
+  }
+
+  // The sample buffer self-consistency keeps; chain targets keep a pool instead.
+  CodeMatrix* own_buffer() { return options_.objective == MarginalObjective::self_consistency ? &buffer_ : nullptr; }
+  const CodeMatrix* own_buffer() const {
+    return options_.objective == MarginalObjective::self_consistency ? &buffer_ : nullptr;
+  }
+
+  StepReport chain_target_step() {
+    refill_pool("mam::MarginalTrainer::step", options_.pool_refresh);
+    pool_.draw(core_.options().batch_size, core_.rng(), inputs_, targets_);
+    core_.gradient().set_zero();
+    const ChainTargetValue value =
+        chain_target_loss(core_.model(), inputs_, targets_, core_.gradient(), &core_.workspace());
+    StepReport report;
+    report.consistency = value.mean_squared_error;
+    report.anchor_error = value.anchor_error;
+    core_.apply("mam::MarginalTrainer::step", value.loss, {true, false, false}, report);
+    return report;
+  }
+
   detail::TrainingCore<Model> core_;
   MarginalTrainerOptions options_;
   CodeMatrix data_;
   Batcher batcher_;
   Index data_per_batch_ = 0;
   CodeMatrix buffer_;
+  ChainTargetPool pool_;
+  CodeMatrix inputs_;
+  Vector<double> targets_;
 };
 
 }  // namespace mam

@@ -38,7 +38,7 @@ struct StepReport {
   long step = 0;
   double loss = std::numeric_limits<double>::quiet_NaN();
   double nll = std::numeric_limits<double>::quiet_NaN();             ///< AO-ARM NLL estimate (nats)
-  double consistency = std::numeric_limits<double>::quiet_NaN();     ///< mean squared residual
+  double consistency = std::numeric_limits<double>::quiet_NaN();     ///< mean squared residual (or chain-target error)
   double anchor_error = std::numeric_limits<double>::quiet_NaN();    ///< f(all ?) - log_z
   double mean_log_ratio = std::numeric_limits<double>::quiet_NaN();  ///< mean log p(x) - log f(x)
   double log_z = std::numeric_limits<double>::quiet_NaN();
@@ -101,13 +101,20 @@ class TrainingCore {
   template <class Refresh>
   void refresh_samples(const char* function, CodeMatrix& buffer, Refresh&& refresh) {
     CodeMatrix refreshed = buffer;
+    sample_or_report(function, [&] { refresh(refreshed); });
+    buffer.swap(refreshed);
+  }
+
+  /// Runs `draw()`, a pass of the model's sampler, reporting a numeric_error it throws with
+  /// the step it happened at, as refresh_samples() does.
+  template <class Draw>
+  void sample_or_report(const char* function, Draw&& draw) {
     try {
-      refresh(refreshed);
+      draw();
     } catch (const numeric_error& e) {
       fail<numeric_error>(function, "finite values while refreshing the model samples",
                           concat("a failure at step ", steps_ + 1, " (no update made): ", e.what()));
     }
-    buffer.swap(refreshed);
   }
 
   /// Checks `loss` and the gradients of `parts`, clips them, updates those parts and counts
@@ -201,13 +208,25 @@ class TrainingCore {
   }
 
   /// Writes the shared state plus a trainer's own parts, a sample buffer and a position in
-  /// the data (either may be null), atomically to `path`.
-  void save(const std::string& path, const std::string& kind, const CodeMatrix* buffer, const Batcher* batcher) const;
+  /// the data (either may be null), atomically to `path`. `extend(checkpoint)`, if given,
+  /// adds entries of the trainer's own.
+  void save(const std::string& path, const std::string& kind, const CodeMatrix* buffer, const Batcher* batcher) const {
+    save(path, kind, buffer, batcher, [](io::Checkpoint<Scalar>&) {});
+  }
+  template <class Extend>
+  void save(const std::string& path, const std::string& kind, const CodeMatrix* buffer, const Batcher* batcher,
+            Extend&& extend) const;
 
   /// Restores what save() wrote. Everything is validated before anything changes, so a
-  /// refused file leaves the trainer as it was.
+  /// refused file leaves the trainer as it was. `prepare(checkpoint)`, if given, validates
+  /// the trainer's own entries and returns the function that restores them.
   void load(const char* function, const std::string& path, const std::string& kind, CodeMatrix* buffer,
-            Batcher* batcher);
+            Batcher* batcher) {
+    load(function, path, kind, buffer, batcher, [](const io::Checkpoint<Scalar>&) { return [] {}; });
+  }
+  template <class Prepare>
+  void load(const char* function, const std::string& path, const std::string& kind, CodeMatrix* buffer,
+            Batcher* batcher, Prepare&& prepare);
 
   static constexpr std::size_t marginal_group = ParameterGroup::marginal;
   static constexpr std::size_t conditional_group = ParameterGroup::conditional;
@@ -317,17 +336,20 @@ Batcher stored_batcher(const char* function, const std::string& path, const io::
 }
 
 template <class Model>
+template <class Extend>
 void TrainingCore<Model>::save(const std::string& path, const std::string& kind, const CodeMatrix* buffer,
-                               const Batcher* batcher) const {
+                               const Batcher* batcher, Extend&& extend) const {
   auto state = checkpoint(kind);
   if (buffer != nullptr) state.integers.push_back(codes_to_integers("buffer", *buffer));
   if (batcher != nullptr) append_batcher(*batcher, state);
+  extend(state);
   io::save_checkpoint(path, state);
 }
 
 template <class Model>
+template <class Prepare>
 void TrainingCore<Model>::load(const char* function, const std::string& path, const std::string& kind,
-                               CodeMatrix* buffer, Batcher* batcher) {
+                               CodeMatrix* buffer, Batcher* batcher, Prepare&& prepare) {
   const auto state = io::load_checkpoint<Scalar>(path);
   auto restore = prepare_restore(function, path, state, kind);
   CodeMatrix stored_samples;
@@ -335,7 +357,9 @@ void TrainingCore<Model>::load(const char* function, const std::string& path, co
     stored_samples = stored_buffer(function, path, state, model_.num_variables(), buffer->cols(), model_.num_values());
   std::optional<Batcher> stored_position;
   if (batcher != nullptr) stored_position = stored_batcher(function, path, state, *batcher);
+  auto restore_own = prepare(state);
   restore();
+  restore_own();
   if (buffer != nullptr) *buffer = std::move(stored_samples);
   if (batcher != nullptr) *batcher = std::move(*stored_position);
 }
