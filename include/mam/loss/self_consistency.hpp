@@ -75,7 +75,8 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
   auto& marginal_pass = workspace_or(workspace, local).marginal;
   auto& conditional_pass = workspace_or(workspace, local).conditional;
   marginal.forward(inputs, marginal_pass);
-  conditional.forward(inputs.leftCols(batch), conditional_pass);
+  // One position's K logits per sample are needed (and trained): no whole head.
+  conditional.forward(inputs.leftCols(batch), conditional_pass, false);
   const auto& f = marginal_pass.output;
 
   Matrix<Scalar> d_f = Matrix<Scalar>::Zero(1, inputs.cols());
@@ -83,12 +84,13 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
   Matrix<Scalar> d_logits = Matrix<Scalar>::Zero(k, batch);
   std::vector<Index> logit_rows(static_cast<std::size_t>(batch));
   Vector<double> probabilities(k);
+  Vector<Scalar> logits(k);
   const double w = options.weight;
   double squared = 0.0;
   for (Index c = 0; c < batch; ++c) {
     const Index p = target[static_cast<std::size_t>(c)];
     const Code value = x(p, c);
-    const auto logits = conditional_pass.output.col(c).segment(p * k, k);
+    conditional.output_rows(conditional_pass, c, p * k, k, logits);
     const double log_norm = log_sum_exp(logits);
     const double log_p = static_cast<double>(logits[value]) - log_norm;
     const double r = static_cast<double>(f(0, c)) + log_p - static_cast<double>(f(0, batch + c));

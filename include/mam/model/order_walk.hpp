@@ -21,8 +21,9 @@ using Orders = std::vector<std::vector<Index>>;
 /// has a j-th position p calls `choose(c, p, logits)` (logits: the K conditional logits of
 /// position p in sample c, an Eigen column segment) and sets state(p, c) to the code it
 /// returns. Positions in an order should be unknown in `state` when their turn comes.
-/// `workspace`, if given, is the network context to reuse. Besides forward/update_code, the
-/// network must offer recompute(context, with_head) and output_rows(context, sample, first, count).
+/// `workspace`, if given, is the network context to reuse. The network must offer
+/// forward(codes, context, with_head), update_code, recompute(context, with_head) and
+/// output_rows(context, sample, first, count, rows): no step computes the whole head.
 template <class ConditionalNet, class Choose>
 void reveal_along_orders(const ConditionalNet& net, CodeMatrix& state, const Orders& orders, Choose&& choose,
                          typename ConditionalNet::Context* workspace = nullptr) {
@@ -40,19 +41,16 @@ void reveal_along_orders(const ConditionalNet& net, CodeMatrix& state, const Ord
   }
   typename ConditionalNet::Context local;
   auto& context = workspace != nullptr ? *workspace : local;
-  net.forward(state, context);
+  // Each sample needs the K logits of one position per step: the head is never computed whole.
+  net.forward(state, context, false);
   Vector<typename ConditionalNet::scalar_type> logits(k);
   for (std::size_t j = 0; j < steps; ++j) {
-    // Each sample needs the K logits of one position: skip the rest of the head.
     if (j > 0) net.recompute(context, false);
     for (Index c = 0; c < state.cols(); ++c) {
       const auto& order = orders[static_cast<std::size_t>(c)];
       if (j >= order.size()) continue;
       const Index p = order[j];
-      if (j == 0)
-        logits = context.output.col(c).segment(p * k, k);
-      else
-        net.output_rows(context, c, p * k, k, logits);
+      net.output_rows(context, c, p * k, k, logits);
       const Code value = choose(c, p, logits);
       detail::require<value_error>(value >= 0 && value < k, function,
                                    detail::concat("a chosen value in 0..", k - 1), value);

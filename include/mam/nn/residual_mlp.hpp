@@ -140,12 +140,14 @@ class ResidualMLP {
             {"activation", to_string(config_.activation)}};
   }
 
-  /// Forward pass of a D x batch code matrix into `context` (its buffers are reused).
-  void forward(const Eigen::Ref<const CodeMatrix>& codes, Context& context) const {
+  /// Forward pass of a D x batch code matrix into `context` (its buffers are reused). With
+  /// `with_head` = false the output is not computed, for callers that read a few outputs
+  /// per sample (output_rows) and back-propagate through those only (backward_rows).
+  void forward(const Eigen::Ref<const CodeMatrix>& codes, Context& context, bool with_head = true) const {
     validate_codes(codes, config_.num_variables, config_.num_values, "mam::ResidualMLP::forward");
     context.codes = codes;
     input_.forward(parameters_, context.codes, pre_input(context));
-    recompute(context);
+    recompute(context, with_head);
   }
 
   /// Sets the code of `position` in sample `sample` of a context filled by forward(),
