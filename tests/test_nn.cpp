@@ -294,7 +294,7 @@ TEST_CASE("ResidualMLP::backward_rows equals backward with the other rows zero",
   CHECK_THROWS_AS(net.backward_rows(sparse_context, first_rows, d_rows, sparse_gradient), mam::shape_error);
 }
 
-TEST_CASE("ResidualMLP::copy_trunk_from takes the features, not the head; set_head_to_zero", "[nn]") {
+TEST_CASE("ResidualMLP::copy_trunk_from takes the features, not the head, and set_head_to_zero zeroes it", "[nn]") {
   Rng rng(31);
   const Index d = 5, k = 3, batch = 6;
   const mam::ResidualMLP<double> conditional({d, k, 7, 3, d * k, mam::Activation::silu}, rng);

@@ -770,7 +770,7 @@ TEST_CASE("ChainTargetPool::add_samples draws from the exact order mixture", "[s
   CHECK(worst_chain_sum_error(model, few) < exact_tolerance);
 }
 
-TEST_CASE("ChainTargetPool::draw reveals a prefix of a held order with its sum; the oldest is replaced",
+TEST_CASE("ChainTargetPool::draw reveals a prefix of a held order with its sum, and the oldest is replaced",
           "[sample][pool]") {
   const Shape shape{6, 2};
   const Model model = make_model(shape, 621);
@@ -815,7 +815,7 @@ TEST_CASE("ChainTargetPool::draw reveals a prefix of a held order with its sum; 
   CHECK(worst_chain_sum_error(model, pool) < exact_tolerance);
 }
 
-TEST_CASE("ChainTargetPool: a checkpoint restores it bit for bit; damaged ones are refused", "[sample][pool]") {
+TEST_CASE("ChainTargetPool: a checkpoint restores it bit for bit, and damaged ones are refused", "[sample][pool]") {
   const Shape shape{4, 3};
   const Model model = make_model(shape, 631);
   Rng rng(632);
