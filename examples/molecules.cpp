@@ -39,6 +39,7 @@
 #include "support/chemistry.hpp"
 #include "support/files.hpp"
 #include "support/json_line.hpp"
+#include "support/marginal_stage.hpp"
 #include "support/png.hpp"
 #include "support/progress.hpp"
 #include "support/run.hpp"
@@ -59,6 +60,7 @@ struct Options {
   long stage1_steps = 3000, stage2_steps = 1000;
   double stage1_minutes = 0.0, stage2_minutes = 0.0;  // time budgets instead of steps when > 0
   int gibbs_steps = 4;
+  ex::MarginalStageOptions stage2;  // MLE stage 2
   // Energy-based.
   double target = -4.0, tau = 0.1, tau_start = 0.0, invalid_distance = 20.0, alpha = 1.0;
   long pretrain_steps = 0, energy_steps = 0, refresh_every = 0;
@@ -433,6 +435,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--gibbs-steps", o.gibbs_steps, "positions resampled per step of the on-policy buffer")
       ->check(CLI::PositiveNumber);
+  o.stage2.add_to(app);
   app.add_option("--target", o.target, "energy mode: target logP g*");
   app.add_option("--tau", o.tau, "energy mode: temperature tau of the target")->check(CLI::PositiveNumber);
   app.add_option("--tau-start", o.tau_start, "energy mode: anneal tau geometrically from this value (0 = no annealing)")
@@ -514,6 +517,8 @@ int main(int argc, char** argv) {
         mam::MarginalTrainerOptions options;
         options.trainer = trainer_options(o);
         options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, d);
+        o.stage2.apply_to(options);
+        if (!stage1_done) o.stage2.prepare(model);
         mam::MarginalTrainer<Model> trainer(model, data.codes, options, o.seed + 2);
         if (stage1_done) trainer.load(stage2_checkpoint);
         const Stage stage{"marginal", stage2_checkpoint, o.stage2_minutes > 0.0 ? 0 : o.stage2_steps,
