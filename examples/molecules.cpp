@@ -54,6 +54,7 @@ struct Options {
   std::string mode = "mle", strings = "smiles";
   std::string data = "/usr/share/RDKit/Data/NCI/first_5K.smi";
   int length = 0;  // 0: 60 for SMILES, 55 for SELFIES
+  bool neutral = false;  // drop molecules with charged atoms (and so charged symbols)
   int hidden = 512, layers = 4, batch = 256;
   double learning_rate = 1e-3, final_lr_fraction = 1.0, clip = 0.0;
   // Maximum likelihood.
@@ -120,13 +121,15 @@ struct MoleculeData {
   mam::CodeMatrix codes;  // L x molecules
 };
 
-MoleculeData load_molecules(const std::string& path, const Representation& representation, int length) {
+MoleculeData load_molecules(const std::string& path, const Representation& representation, int length,
+                            bool neutral) {
   std::ifstream in(path);
   if (!in) throw mam::io_error("mam_molecules: cannot read the molecule file '" + path + "'");
   std::map<std::string, long> reasons;
   const std::vector<std::string> order{"rejected by RDKit",
                                        "several fragments",
                                        "elements outside the organic subset",
+                                       "charged atoms (--neutral)",
                                        "duplicate after canonicalization",
                                        std::string("not encodable as ") + representation.name(),
                                        "SELFIES round trip changes the molecule",
@@ -153,24 +156,28 @@ MoleculeData load_molecules(const std::string& path, const Representation& repre
       ++reasons[order[2]];
       continue;
     }
+    if (neutral && chem::has_charged_atom(*parsed.molecule)) {
+      ++reasons[order[3]];
+      continue;
+    }
     const std::string canonical = chem::canonical_smiles(*parsed.molecule);
     if (!seen.insert(canonical).second) {
-      ++reasons[order[3]];
+      ++reasons[order[4]];
       continue;
     }
     std::vector<std::string> tokens;
     try {
       tokens = representation.tokens(*parsed.molecule);
     } catch (const mam::value_error&) {
-      ++reasons[order[4]];
-      continue;
-    }
-    if (representation.selfies() && chem::canonical_smiles(representation.to_smiles(tokens)) != canonical) {
       ++reasons[order[5]];
       continue;
     }
-    if (static_cast<int>(tokens.size()) > length) {
+    if (representation.selfies() && chem::canonical_smiles(representation.to_smiles(tokens)) != canonical) {
       ++reasons[order[6]];
+      continue;
+    }
+    if (static_cast<int>(tokens.size()) > length) {
+      ++reasons[order[7]];
       continue;
     }
     data.canonical.push_back(canonical);
@@ -436,6 +443,9 @@ int main(int argc, char** argv) {
   app.add_option("--gibbs-steps", o.gibbs_steps, "positions resampled per step of the on-policy buffer")
       ->check(CLI::PositiveNumber);
   o.stage2.add_to(app);
+  app.add_flag("--neutral", o.neutral,
+               "keep only molecules without charged atoms, as MOSES (the paper's data) does: the vocabulary then has "
+               "no charged symbols");
   app.add_option("--target", o.target, "energy mode: target logP g*");
   app.add_option("--tau", o.tau, "energy mode: temperature tau of the target")->check(CLI::PositiveNumber);
   app.add_option("--tau-start", o.tau_start, "energy mode: anneal tau geometrically from this value (0 = no annealing)")
@@ -484,7 +494,7 @@ int main(int argc, char** argv) {
     chem::silence_rdkit_logging();
 
     // Data.
-    const MoleculeData data = load_molecules(o.data, representation, o.length);
+    const MoleculeData data = load_molecules(o.data, representation, o.length, o.neutral);
     std::fprintf(stderr, "data: %ld molecules read from %s, %zu kept as %s of at most %d tokens (vocabulary %ld)\n",
                  data.read, o.data.c_str(), data.canonical.size(), representation.name(), o.length,
                  static_cast<long>(data.vocabulary.size()));

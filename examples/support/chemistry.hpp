@@ -104,6 +104,13 @@ inline bool organic_subset(const RDKit::ROMol& molecule) {
   return true;
 }
 
+/// True if some atom carries a formal charge.
+inline bool has_charged_atom(const RDKit::ROMol& molecule) {
+  for (const RDKit::Atom* atom : molecule.atoms())
+    if (atom->getFormalCharge() != 0) return true;
+  return false;
+}
+
 /// What the example needs to know about one generated string.
 struct Properties {
   bool valid = false;
