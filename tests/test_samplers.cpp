@@ -749,7 +749,9 @@ TEST_CASE("ChainTargetPool: every prefix sum is the chain rule along the stored 
   const Model wider = make_model(Shape{4, 3}, 603);
   CHECK_THROWS_AS(pool.add_samples(wider, 2, rng), mam::shape_error);
   CHECK_THROWS_AS(pool.add_samples(model, -1, rng), mam::value_error);
-  CHECK(pool.size() == 13);  // nothing added by the refused calls
+  pool.add_samples(model, 0, rng);
+  pool.add_data(model, CodeMatrix(shape.d, 0), rng);
+  CHECK(pool.size() == 13);  // nothing added by the refused or empty calls
   CHECK_THROWS_AS(mam::ChainTargetPool(shape.d, 0), mam::value_error);
 }
 

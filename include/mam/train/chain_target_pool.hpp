@@ -177,6 +177,7 @@ class ChainTargetPool {
   // `choose(c, p, logits)`, and stores them with their running log-probability sums.
   template <class Model, class Choose>
   void add_walk(const Model& model, Index count, Rng& rng, Workspace<Model>* workspace, Choose&& choose) {
+    if (count == 0) return;
     const Index d = num_variables();
     CodeMatrix state = CodeMatrix::Constant(d, count, unknown);
     const Orders orders = random_orders(state, false, rng);
