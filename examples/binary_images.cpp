@@ -298,9 +298,7 @@ int main(int argc, char** argv) {
       options.gibbs_steps = std::min<Index>(o.gibbs_steps, d);
       o.stage2.apply_to(options);
       if (!resume_stage2) o.stage2.prepare(model);
-      const auto construction = std::chrono::steady_clock::now();
-      mam::MarginalTrainer<Model> trainer(model, train, options, o.seed + 2);  // fills the chain-target pool
-      if (!resume_stage2) record.seconds[1] += seconds_since(construction);
+      mam::MarginalTrainer<Model> trainer(model, train, options, o.seed + 2);
       if (resume_stage2) trainer.load(stage2_path);
       if (!train_stage(trainer, 2, {o.stage2_steps, (1.0 - o.stage1_share) * budget_seconds}, record,
                        mam::ParameterGroup::marginal, o, csv,

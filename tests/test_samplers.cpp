@@ -847,7 +847,7 @@ TEST_CASE("ChainTargetPool: a checkpoint restores it bit for bit, and damaged on
   auto refuses = [&](const mam::io::Checkpoint<double>& copy) {
     return mam::test::message_of<mam::format_error>([&] { (void)empty.restored("test", "file", copy, "pool", shape.k); });
   };
-  CHECK_THAT(refuses(damaged("sequences", [](auto& v) { v[5] = 3; })), Catch::Contains("code out of range"));
+  CHECK_THAT(refuses(damaged("sequences", [](auto& v) { v[5] = 3; })), Catch::Contains("sample code 3 out of range"));
   CHECK_THAT(refuses(damaged("orders", [](auto& v) { v[1] = v[0]; })), Catch::Contains("no permutation"));
   CHECK_THAT(refuses(damaged("sums", [](auto& v) { v.pop_back(); })), Catch::Contains("inconsistent sizes"));
   CHECK_THAT(refuses(damaged("sums", [](auto& v) {

@@ -26,6 +26,7 @@
 #include "mam/model/workspace.hpp"
 #include "mam/nn/one_hot_input.hpp"
 #include "mam/sample/options.hpp"
+#include "mam/train/training_core.hpp"
 
 namespace mam {
 
@@ -101,16 +102,13 @@ class ChainTargetPool {
     const Index d = num_variables();
     std::vector<std::uint64_t> shape{static_cast<std::uint64_t>(d), static_cast<std::uint64_t>(capacity()),
                                      static_cast<std::uint64_t>(size_), static_cast<std::uint64_t>(next_)};
-    std::vector<std::uint64_t> codes, orders, sums;
+    std::vector<std::uint64_t> orders, sums;
     for (Index s = 0; s < size_; ++s) {
-      for (Index i = 0; i < d; ++i) {
-        codes.push_back(static_cast<std::uint64_t>(sequences_(i, s)));
-        orders.push_back(static_cast<std::uint64_t>(orders_(i, s)));
-      }
+      for (Index i = 0; i < d; ++i) orders.push_back(static_cast<std::uint64_t>(orders_(i, s)));
       for (Index j = 0; j <= d; ++j) sums.push_back(bits_of(sums_(j, s)));
     }
     checkpoint.integers.push_back({prefix + ".shape", std::move(shape)});
-    checkpoint.integers.push_back({prefix + ".sequences", std::move(codes)});
+    checkpoint.integers.push_back(detail::codes_to_integers(prefix + ".sequences", sequences()));
     checkpoint.integers.push_back({prefix + ".orders", std::move(orders)});
     checkpoint.integers.push_back({prefix + ".sums", std::move(sums)});
   }
@@ -121,10 +119,11 @@ class ChainTargetPool {
   template <class Scalar>
   ChainTargetPool restored(const char* function, const std::string& path, const io::Checkpoint<Scalar>& checkpoint,
                            const std::string& prefix, Index num_values) const {
+    auto find_named = [&](const std::string& name) { return io::detail::find_named(checkpoint.integers, name); };
     auto find = [&](const std::string& name) -> const std::vector<std::uint64_t>& {
-      for (const auto& entry : checkpoint.integers)
-        if (entry.name == prefix + "." + name) return entry.values;
-      throw format_error(detail::concat(function, ": '", path, "' holds no ", prefix, ".", name));
+      const io::NamedIntegers* entry = find_named(prefix + "." + name);
+      if (entry == nullptr) throw format_error(detail::concat(function, ": '", path, "' holds no ", prefix, ".", name));
+      return entry->values;
     };
     const auto& shape = find("shape");
     const Index d = num_variables();
@@ -133,26 +132,25 @@ class ChainTargetPool {
       throw architecture_error(detail::concat(function, ": '", path, "': expected a pool of ", d, " x ", capacity(),
                                               ", got ", shape[0], " x ", shape[1]));
     const std::uint64_t size = shape[2], next = shape[3];
-    const auto& codes = find("sequences");
+    const CodeMatrix codes = detail::integers_to_codes(function, path, find_named(prefix + ".sequences"), d, num_values);
     const auto& orders = find("orders");
     const auto& sums = find("sums");
     const auto n = static_cast<std::uint64_t>(d);
-    if (size > shape[1] || next >= shape[1] || (size < shape[1] && next != size) || codes.size() != size * n ||
-        orders.size() != size * n || sums.size() != size * (n + 1))
+    if (size > shape[1] || next >= shape[1] || (size < shape[1] && next != size) ||
+        static_cast<std::uint64_t>(codes.cols()) != size || orders.size() != size * n || sums.size() != size * (n + 1))
       throw format_error(detail::concat(function, ": '", path, "': inconsistent sizes in ", prefix));
     ChainTargetPool pool(d, capacity());
     pool.size_ = static_cast<Index>(size);
     pool.next_ = static_cast<Index>(next);
+    pool.sequences_.leftCols(pool.size_) = codes;
     for (Index s = 0; s < pool.size_; ++s) {
       std::vector<bool> seen(static_cast<std::size_t>(d), false);
       for (Index i = 0; i < d; ++i) {
-        const std::uint64_t code = codes[static_cast<std::size_t>(s * d + i)];
         const std::uint64_t position = orders[static_cast<std::size_t>(s * d + i)];
-        if (code >= static_cast<std::uint64_t>(num_values) || position >= n || seen[position])
+        if (position >= n || seen[position])
           throw format_error(detail::concat(function, ": '", path, "': sequence ", s, " of ", prefix,
-                                            " holds a code out of range or an order that is no permutation"));
+                                            " holds an order that is no permutation"));
         seen[position] = true;
-        pool.sequences_(i, s) = static_cast<Code>(code);
         pool.orders_(i, s) = static_cast<Index>(position);
       }
       for (Index j = 0; j <= d; ++j) {

@@ -55,8 +55,7 @@ class MarginalTrainer {
       detail::require<value_error>(options.pool_size >= 1, function, "pool_size >= 1", options.pool_size);
       detail::require<value_error>(options.pool_refresh >= 0 && options.pool_refresh <= options.pool_size, function,
                                    detail::concat("pool_refresh in 0..", options.pool_size), options.pool_refresh);
-      pool_ = ChainTargetPool(model.num_variables(), options.pool_size);
-      refill_pool(function, options.pool_size);
+      pool_ = ChainTargetPool(model.num_variables(), options.pool_size);  // filled by the first step
       return;
     }
     const auto from_data = static_cast<Index>(options.data_fraction * static_cast<double>(options.trainer.batch_size) + 0.5);
@@ -91,7 +90,7 @@ class MarginalTrainer {
   long steps() const { return core_.steps(); }
   /// The self-consistency buffer of on-policy samples (empty with chain targets).
   const CodeMatrix& buffer() const { return buffer_; }
-  /// The chain-target pool (empty with self-consistency).
+  /// The chain-target pool (empty with self-consistency, and before the first step).
   const ChainTargetPool& pool() const { return pool_; }
   Rng& rng() { return core_.rng(); }
   Adam<Scalar>& optimizer() { return core_.optimizer(); }
@@ -123,10 +122,10 @@ class MarginalTrainer {
  private:
   // Adds `count` sequences to the pool: data_fraction of them the next data samples, the
   // rest ancestral samples, in chunks that bound the sampler's memory.
-  void refill_pool(const char* function, Index count) {
+  void refill_pool(Index count) {
     const auto from_data = static_cast<Index>(options_.data_fraction * static_cast<double>(count) + 0.5);
     const Index chunk = 512;
-    core_.sample_or_report(function, [&] {
+    core_.sample_or_report("mam::MarginalTrainer::step", [&] {
       for (Index done = 0; done < from_data; done += chunk)
         pool_.add_data(core_.model(), gather_columns(data_, batcher_.next(std::min(chunk, from_data - done), core_.rng())),
                        core_.rng(), &core_.workspace());
@@ -142,7 +141,9 @@ class MarginalTrainer {
   }
 
   StepReport chain_target_step() {
-    refill_pool("mam::MarginalTrainer::step", options_.pool_refresh);
+    // The first step fills the pool; a resumed trainer has it from its checkpoint.
+    if (pool_.size() == 0) refill_pool(options_.pool_size);
+    refill_pool(options_.pool_refresh);
     pool_.draw(core_.options().batch_size, core_.rng(), inputs_, targets_);
     core_.gradient().set_zero();
     const ChainTargetValue value =
