@@ -734,6 +734,11 @@ TEST_CASE("ChainTargetPool: every prefix sum is the chain rule along the stored 
     std::sort(order.begin(), order.end());
     CHECK(order == identity_order(shape.d));
   }
+  // Data and samples in one walk: the data columns first, as they are, then the samples.
+  pool.add(model, data.leftCols(3), 4, rng);
+  REQUIRE(pool.size() == 20);
+  CHECK(pool.sequences().middleCols(13, 3) == data.leftCols(3));
+  CHECK((pool.sequences().array() != mam::unknown).all());
   CHECK(pool.chain_sums().row(0).isZero(0.0));
   CHECK(pool.chain_sums().row(shape.d).maxCoeff() < -0.1);
   CHECK(worst_chain_sum_error(model, pool) < exact_tolerance);
@@ -742,7 +747,8 @@ TEST_CASE("ChainTargetPool: every prefix sum is the chain rule along the stored 
   CodeMatrix partial = data;
   partial(2, 3) = mam::unknown;
   CHECK_THROWS_WITH(pool.add_data(model, partial, rng),
-                    Catch::StartsWith("mam::ChainTargetPool::add_data") && Catch::Contains("complete samples"));
+                    Catch::StartsWith("mam::ChainTargetPool::add:") && Catch::Contains("complete samples"));
+  CHECK_THROWS_AS(pool.add(model, data, -1, rng), mam::value_error);
   CodeMatrix out_of_range = data;
   out_of_range(0, 0) = 3;
   CHECK_THROWS_AS(pool.add_data(model, out_of_range, rng), mam::value_error);
@@ -751,7 +757,9 @@ TEST_CASE("ChainTargetPool: every prefix sum is the chain rule along the stored 
   CHECK_THROWS_AS(pool.add_samples(model, -1, rng), mam::value_error);
   pool.add_samples(model, 0, rng);
   pool.add_data(model, CodeMatrix(shape.d, 0), rng);
-  CHECK(pool.size() == 13);  // nothing added by the refused or empty calls
+  pool.add(model, CodeMatrix(shape.d, 0), 0, rng);
+  CHECK(pool.size() == 20);  // nothing replaced by the refused or empty calls (the ring is full:
+  CHECK(pool.sequences().leftCols(7) == data);  // the oldest columns would go first)
   CHECK_THROWS_AS(mam::ChainTargetPool(shape.d, 0), mam::value_error);
 }
 

@@ -260,7 +260,7 @@ TEST_CASE("trainers resume from a checkpoint bit-identically", "[training][deter
       trainer.average()->copy_to(averaged);
     } else if (kind == "marginal, chain targets") {
       mam::MarginalTrainer<Model> trainer(
-          model, data, {options, 0.5, 2, mam::MarginalObjective::chain_targets, 8, 3}, 5);
+          model, data, {options, 0.5, 2, mam::MarginalObjective::chain_targets, 8, 1, 3}, 5);
       train(trainer);
       buffer = trainer.pool().sequences();
       trainer.average()->copy_to(averaged);
@@ -293,7 +293,7 @@ TEST_CASE("trainers resume from a checkpoint bit-identically", "[training][deter
   mam::ConditionalTrainer<Model> conditional(model, data, options, 5);
   CHECK_THROWS_AS(conditional.load(path), mam::architecture_error);
   // A marginal trainer with the other objective refuses it too (no buffer, or no pool).
-  const mam::MarginalTrainerOptions by_chain{options, 0.5, 2, mam::MarginalObjective::chain_targets, 8, 3};
+  const mam::MarginalTrainerOptions by_chain{options, 0.5, 2, mam::MarginalObjective::chain_targets, 8, 1, 3};
   mam::MarginalTrainer<Model> consistency_trainer(model, data, {options, 0.5, 2}, 5);
   mam::MarginalTrainer<Model> chain_trainer(model, data, by_chain, 5);
   consistency_trainer.save(path);
@@ -303,8 +303,12 @@ TEST_CASE("trainers resume from a checkpoint bit-identically", "[training][deter
   // Pool options are checked.
   CHECK_THROWS_AS(mam::MarginalTrainer<Model>(model, data, {options, 0.5, 2, by_chain.objective, 0, 0}, 5),
                   mam::value_error);
-  CHECK_THROWS_WITH(mam::MarginalTrainer<Model>(model, data, {options, 0.5, 2, by_chain.objective, 8, 9}, 5),
-                    Catch::Contains("pool_refresh in 0..8"));
+  CHECK_THROWS_WITH(mam::MarginalTrainer<Model>(model, data, {options, 0.5, 2, by_chain.objective, 8, 1, 0}, 5),
+                    Catch::Contains("pool_refresh_interval >= 1"));
+  CHECK_THROWS_WITH(mam::MarginalTrainer<Model>(model, data, {options, 0.5, 2, by_chain.objective, 8, 3, 3}, 5),
+                    Catch::Contains("pool_refresh x pool_refresh_interval <= pool_size (8)") &&
+                        Catch::Contains("got 3 x 3"));
+  CHECK_NOTHROW(mam::MarginalTrainer<Model>(model, data, {options, 0.5, 2, by_chain.objective, 8, 4, 2}, 5));
   std::filesystem::remove_all(directory);
 }
 

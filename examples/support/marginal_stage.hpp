@@ -17,7 +17,8 @@ struct MarginalStageOptions {
   std::string objective = "chain";  ///< "chain" (chain targets) or "self-consistency" (the paper's)
   bool cold_start = false;          ///< a random marginal net instead of the conditional net's trunk
   long pool_size = 4096;            ///< chain targets: sequences in the pool
-  long pool_refresh = 2;            ///< chain targets: sequences replaced per step
+  long pool_refresh = 8;            ///< chain targets: sequences replaced per step, on average
+  long pool_refresh_interval = 8;   ///< chain targets: steps between refreshes (each one walk of 64)
 
   void add_to(CLI::App& app) {
     app.add_option("--objective", objective,
@@ -27,8 +28,11 @@ struct MarginalStageOptions {
     app.add_flag("--cold-start", cold_start,
                  "stage 2: start the marginal net at random instead of from the conditional net's trunk");
     app.add_option("--pool-size", pool_size, "stage 2, chain: sequences in the target pool")->check(CLI::PositiveNumber);
-    app.add_option("--pool-refresh", pool_refresh, "stage 2, chain: pool sequences replaced per step")
+    app.add_option("--pool-refresh", pool_refresh, "stage 2, chain: pool sequences replaced per step, on average")
         ->check(CLI::NonNegativeNumber);
+    app.add_option("--pool-refresh-interval", pool_refresh_interval,
+                   "stage 2, chain: steps between pool refreshes (each replaces refresh x interval sequences at once)")
+        ->check(CLI::PositiveNumber);
   }
 
   /// Sets the objective and pool fields of `options` (the examples set gibbs_steps, which
@@ -37,7 +41,8 @@ struct MarginalStageOptions {
     options.objective =
         objective == "chain" ? MarginalObjective::chain_targets : MarginalObjective::self_consistency;
     options.pool_size = pool_size;
-    options.pool_refresh = std::min(pool_refresh, pool_size);
+    options.pool_refresh_interval = std::min(pool_refresh_interval, pool_size);
+    options.pool_refresh = std::min(pool_refresh, pool_size / options.pool_refresh_interval);
   }
 
   /// Before a fresh stage 2 (not a resumed one): the warm start, unless --cold-start.

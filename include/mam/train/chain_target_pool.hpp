@@ -52,22 +52,33 @@ class ChainTargetPool {
   template <class Model>
   void add_data(const Model& model, const Eigen::Ref<const CodeMatrix>& data, Rng& rng,
                 Workspace<Model>* workspace = nullptr) {
-    const char* function = "mam::ChainTargetPool::add_data";
-    require_model(model, function);
-    validate_codes(data, num_variables(), model.num_values(), function);
-    detail::require<value_error>((data.array() != unknown).all(), function, "complete samples", "'?' entries");
-    add_walk(model, data.cols(), rng, workspace, [&](Index c, Index p, const auto&) { return data(p, c); });
+    add(model, data, 0, rng, workspace);
   }
 
   /// Adds `count` ancestral samples of the model (temperature 1, a random order each) with
   /// the log-probabilities they were drawn with.
   template <class Model>
   void add_samples(const Model& model, Index count, Rng& rng, Workspace<Model>* workspace = nullptr) {
-    const char* function = "mam::ChainTargetPool::add_samples";
+    add(model, CodeMatrix(model.num_variables(), 0), count, rng, workspace);
+  }
+
+  /// add_data(data) and add_samples(sample_count) in one walk: each of its D network passes
+  /// then multiplies one wider matrix, which costs less per sequence (a walk of 64 sequences
+  /// about 20% less than two of 32, one of 1 about 6x more than one of 64).
+  template <class Model>
+  void add(const Model& model, const Eigen::Ref<const CodeMatrix>& data, Index sample_count, Rng& rng,
+           Workspace<Model>* workspace = nullptr) {
+    const char* function = "mam::ChainTargetPool::add";
     require_model(model, function);
-    detail::require<value_error>(count >= 0, function, "count >= 0", count);
-    add_walk(model, count, rng, workspace,
-             [&](Index, Index, const auto& logits) { return detail::draw_value(logits, SamplingOptions{}, rng); });
+    detail::require<value_error>(sample_count >= 0, function, "sample_count >= 0", sample_count);
+    const Index from_data = data.cols();
+    if (from_data > 0) {
+      validate_codes(data, num_variables(), model.num_values(), function);
+      detail::require<value_error>((data.array() != unknown).all(), function, "complete samples", "'?' entries");
+    }
+    add_walk(model, from_data + sample_count, rng, workspace, [&](Index c, Index p, const auto& logits) {
+      return c < from_data ? data(p, c) : detail::draw_value(logits, SamplingOptions{}, rng);
+    });
   }
 
   /// `batch` prefixes drawn uniformly: a held sequence, then j in 1..D; column c of `inputs`

@@ -30,7 +30,11 @@ struct MarginalTrainerOptions {
   Index gibbs_steps = 4;       ///< self-consistency: positions resampled per buffer refresh
   MarginalObjective objective = MarginalObjective::self_consistency;
   Index pool_size = 4096;      ///< chain targets: sequences in the pool
-  Index pool_refresh = 4;      ///< chain targets: sequences replaced per step
+  Index pool_refresh = 4;      ///< chain targets: sequences replaced per step, on average
+  /// Chain targets: steps between pool refreshes; each replaces pool_refresh x interval
+  /// sequences in one walk. A walk of one sequence costs about 6x more per sequence than
+  /// a walk of 64 (matrix-vector against matrix-matrix products), so 1 is several times slower.
+  Index pool_refresh_interval = 32;
 };
 
 template <class Model>
@@ -53,8 +57,13 @@ class MarginalTrainer {
                                  detail::concat("gibbs_steps in 0..", model.num_variables()), options.gibbs_steps);
     if (options.objective == MarginalObjective::chain_targets) {
       detail::require<value_error>(options.pool_size >= 1, function, "pool_size >= 1", options.pool_size);
-      detail::require<value_error>(options.pool_refresh >= 0 && options.pool_refresh <= options.pool_size, function,
-                                   detail::concat("pool_refresh in 0..", options.pool_size), options.pool_refresh);
+      detail::require<value_error>(options.pool_refresh_interval >= 1, function, "pool_refresh_interval >= 1",
+                                   options.pool_refresh_interval);
+      detail::require<value_error>(
+          options.pool_refresh >= 0 && options.pool_refresh <= options.pool_size / options.pool_refresh_interval,
+          function,
+          detail::concat("pool_refresh x pool_refresh_interval <= pool_size (", options.pool_size, ")"),
+          detail::concat(options.pool_refresh, " x ", options.pool_refresh_interval));
       pool_ = ChainTargetPool(model.num_variables(), options.pool_size);  // filled by the first step
       return;
     }
@@ -64,8 +73,8 @@ class MarginalTrainer {
   }
 
   /// One Adam step of the objective (theta only): self-consistency refreshes the buffer and
-  /// fits data + buffer; chain targets replace pool_refresh sequences of the pool and fit a
-  /// batch of its prefixes.
+  /// fits data + buffer; chain targets fit a batch of the pool's prefixes, and every
+  /// pool_refresh_interval steps first replace pool_refresh x interval of its sequences.
   StepReport step() {
     if (options_.objective == MarginalObjective::chain_targets) return chain_target_step();
     Model& model = core_.model();
@@ -121,16 +130,16 @@ class MarginalTrainer {
 
  private:
   // Adds `count` sequences to the pool: data_fraction of them the next data samples, the
-  // rest ancestral samples, in chunks that bound the sampler's memory.
+  // rest ancestral samples, in walks of at most 512 that bound the sampler's memory.
   void refill_pool(Index count) {
-    const auto from_data = static_cast<Index>(options_.data_fraction * static_cast<double>(count) + 0.5);
     const Index chunk = 512;
     core_.sample_or_report("mam::MarginalTrainer::step", [&] {
-      for (Index done = 0; done < from_data; done += chunk)
-        pool_.add_data(core_.model(), gather_columns(data_, batcher_.next(std::min(chunk, from_data - done), core_.rng())),
-                       core_.rng(), &core_.workspace());
-      for (Index done = from_data; done < count; done += chunk)
-        pool_.add_samples(core_.model(), std::min(chunk, count - done), core_.rng(), &core_.workspace());
+      for (Index done = 0; done < count; done += chunk) {
+        const Index n = std::min(chunk, count - done);
+        const auto from_data = static_cast<Index>(options_.data_fraction * static_cast<double>(n) + 0.5);
+        pool_.add(core_.model(), gather_columns(data_, batcher_.next(from_data, core_.rng())), n - from_data,
+                  core_.rng(), &core_.workspace());
+      }
     });
   }
 
@@ -143,7 +152,8 @@ class MarginalTrainer {
   StepReport chain_target_step() {
     // The first step fills the pool; a resumed trainer has it from its checkpoint.
     if (pool_.size() == 0) refill_pool(options_.pool_size);
-    refill_pool(options_.pool_refresh);
+    const Index interval = options_.pool_refresh_interval;
+    if (core_.steps() > 0 && core_.steps() % interval == 0) refill_pool(options_.pool_refresh * interval);
     pool_.draw(core_.options().batch_size, core_.rng(), inputs_, targets_);
     core_.gradient().set_zero();
     const ChainTargetValue value =
