@@ -156,6 +156,38 @@ TEST_CASE("two-stage maximum likelihood recovers a random distribution", "[train
   CHECK(kl_marginal < 0.06);
 }
 
+TEST_CASE("chain targets refresh the pool every interval steps, refresh x interval at once", "[training][pool]") {
+  Rng rng(21);
+  Model model = mam::make_residual_model<double>(6, 3, 8, 2, rng);
+  CodeMatrix data(6, 30);
+  for (Index c = 0; c < data.cols(); ++c)
+    for (Index i = 0; i < 6; ++i) data(i, c) = static_cast<mam::Code>(rng.uniform_int(3));
+  mam::TrainerOptions options;
+  options.batch_size = 8;
+  // Pool of 10, 2 per step on average, every 3 steps: 6 sequences at steps 3, 6, 9, ...
+  mam::MarginalTrainer<Model> trainer(model, data, {options, 0.5, 2, mam::MarginalObjective::chain_targets, 10, 2, 3},
+                                      4);
+  trainer.step();  // fills the pool
+  REQUIRE(trainer.pool().size() == 10);
+  const Eigen::MatrixXd filled = trainer.pool().chain_sums();
+  trainer.step();
+  trainer.step();
+  CHECK(trainer.pool().chain_sums() == filled);  // steps 1 and 2 fit the same pool
+  trainer.step();                                // step 3: the 6 oldest sequences replaced
+  const Eigen::MatrixXd refreshed = trainer.pool().chain_sums();
+  for (Index s = 0; s < 6; ++s) CHECK(refreshed.col(s) != filled.col(s));
+  CHECK(refreshed.rightCols(4) == filled.rightCols(4));
+  // Half of each refresh comes from the data: 3 of the 6 new sequences are data columns.
+  Index from_data = 0;
+  for (Index s = 0; s < 6; ++s)
+    for (Index c = 0; c < data.cols(); ++c)
+      if (trainer.pool().sequences().col(s) == data.col(c)) {
+        ++from_data;
+        break;
+      }
+  CHECK(from_data >= 3);
+}
+
 namespace {
 
 // The reference Ising model on an L x L torus: x in {0, 1}, s = 2x - 1,
