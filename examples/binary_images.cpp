@@ -42,6 +42,7 @@
 
 #include "support/files.hpp"
 #include "support/json_line.hpp"
+#include "support/matmul_option.hpp"
 #include "support/marginal_stage.hpp"
 #include "support/png.hpp"
 #include "support/progress.hpp"
@@ -69,6 +70,7 @@ struct Options {
   int gibbs_steps = 4;
   ex::MarginalStageOptions stage2;
   int threads = 2;
+  mam::MatmulPrecision matmul = mam::MatmulPrecision::float32;
   std::uint64_t seed = 0;
   std::string out = "out/images";
   bool resume = false;
@@ -231,6 +233,7 @@ int main(int argc, char** argv) {
   app.add_option("--gibbs-steps", o.gibbs_steps, "stage 2, self-consistency: positions resampled per buffer refresh")
       ->check(CLI::PositiveNumber);
   o.stage2.add_to(app);
+  ex::add_matmul_option(app, o.matmul);
   app.add_option("--threads", o.threads, "threads")->check(CLI::PositiveNumber);
   app.add_option("--seed", o.seed, "random seed");
   app.add_option("--out", o.out, "output directory");
@@ -263,6 +266,7 @@ int main(int argc, char** argv) {
 
     mam::Rng rng(o.seed);
     Model model = mam::make_residual_model<float>(d, 2, o.hidden, o.layers, rng);
+    ex::set_matmul_precision(model, o.matmul);
     const std::string stage1_path = o.out + "/stage1.ckpt", stage2_path = o.out + "/stage2.ckpt";
     const std::string progress_path = o.out + "/progress.txt", csv_path = o.out + "/training.csv";
     const bool resume_stage2 = o.resume && std::filesystem::exists(stage2_path);
@@ -449,7 +453,7 @@ int main(int argc, char** argv) {
     ex::JsonLine json;
     json.add("nll_bpd_chain_s", nll_s).add("nll_bpd_chain_e", nll_e).add("nll_bpd_marginal", nll_marginal);
     json.add("spearman", spearman).add("pearson", pearson).add("speedup", middle_speedup);
-    json.add("train_seconds", train_seconds).add("seed", o.seed).add("side", o.side);
+    json.add("train_seconds", train_seconds).add("seed", o.seed).add("side", o.side).add("matmul", mam::to_string(o.matmul));
     json.add("stage1_steps", record.steps[0]).add("stage2_steps", record.steps[1]);
     json.add("eval_images", eval.cols()).add("orders", o.orders).add("spearman_arm_e_repeat", spearman_repeat);
     json.add("spearman_per_image", per_image.spearman).add("pearson_per_image", per_image.pearson);

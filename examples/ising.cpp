@@ -32,6 +32,7 @@
 
 #include "support/files.hpp"
 #include "support/json_line.hpp"
+#include "support/matmul_option.hpp"
 #include "support/png.hpp"
 #include "support/progress.hpp"
 #include "support/run.hpp"
@@ -52,6 +53,7 @@ struct Options {
   long steps = 0;  // 0: train for `minutes`
   long stop_after = 0;  // > 0: leave after this many steps of this run, as if interrupted
   int threads = 2;
+  mam::MatmulPrecision matmul = mam::MatmulPrecision::float32;
   std::uint64_t seed = 0;
   std::string out = "out/ising", resume;
   long test_samples = 2000, burn_in_sweeps = 10000;
@@ -151,6 +153,7 @@ int train_and_evaluate(const Target& target, const Options& o) {
   mam::Rng rng(o.seed);
   Model model =
       mam::make_residual_model<float>(d, k, o.hidden, o.layers, rng, mam::activation_from_string(o.activation));
+  ex::set_matmul_precision(model, o.matmul);
   mam::EnergyTrainerOptions options;
   options.trainer.batch_size = o.batch;
   options.trainer.marginal_adam.learning_rate = o.learning_rate;
@@ -329,6 +332,7 @@ int main(int argc, char** argv) {
   app.add_option("--stop-after", o.stop_after,
                  "leave after this many steps of this run with a checkpoint, as if interrupted (for job time limits)")
       ->check(CLI::NonNegativeNumber);
+  ex::add_matmul_option(app, o.matmul);
   app.add_option("--threads", o.threads, "threads")->check(CLI::PositiveNumber);
   app.add_option("--seed", o.seed, "random seed");
   app.add_option("--out", o.out, "output directory");

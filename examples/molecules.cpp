@@ -39,6 +39,7 @@
 #include "support/chemistry.hpp"
 #include "support/files.hpp"
 #include "support/json_line.hpp"
+#include "support/matmul_option.hpp"
 #include "support/marginal_stage.hpp"
 #include "support/png.hpp"
 #include "support/progress.hpp"
@@ -72,6 +73,7 @@ struct Options {
   double temperature = 1.0;
   std::string sample_order = "random";
   int threads = 2;
+  mam::MatmulPrecision matmul = mam::MatmulPrecision::float32;
   std::uint64_t seed = 0;
   std::string out = "out/molecules";
   bool resume = false, evaluate_only = false;
@@ -473,6 +475,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--mask-to", o.mask_to, "MLE mode: last resampled position of the seed (inclusive)")
       ->check(CLI::NonNegativeNumber);
+  ex::add_matmul_option(app, o.matmul);
   app.add_option("--threads", o.threads, "threads")->check(CLI::PositiveNumber);
   app.add_option("--seed", o.seed, "random seed");
   app.add_option("--out", o.out, "output directory");
@@ -505,6 +508,7 @@ int main(int argc, char** argv) {
 
     mam::Rng rng(o.seed);
     Model model = mam::make_residual_model<float>(d, k, o.hidden, o.layers, rng);
+    ex::set_matmul_precision(model, o.matmul);
     TrainingLog log;
     bool finished = true;
     LogPTarget target(data.vocabulary, representation, o.target, o.tau, o.invalid_distance);

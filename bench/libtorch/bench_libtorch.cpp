@@ -6,7 +6,7 @@
 //   mam_bench_libtorch [google benchmark flags]     the side-by-side timings and ratios
 //   mam_bench_libtorch --check                      same parameters in both: same outputs and
 //                                                   gradients? (exit status 1 if not)
-//   mam_bench_libtorch --memory=mam|libtorch|libtorch_lean [--shape=cpu|ising|molecule] [--steps=N]
+//   mam_bench_libtorch --memory=mam|mam_bf16|libtorch|libtorch_lean [--shape=cpu|ising|molecule] [--steps=N]
 //                      [--threads=T]                peak RSS of N energy-based training steps
 #include <dlfcn.h>
 #include <sys/resource.h>
@@ -148,6 +148,14 @@ void register_pairs(Suite& suite, const Shape& s, int threads) {
     suite.add(torch_name, [=](benchmark::State& state) { op.libtorch(state, s, threads, true); });
     suite.add_ratio({std::string(op.name) + " mam/LibTorch" + suffix, mam_name, torch_name,
                      target_ratio(op.name, s, threads), false});
+    if (amx_bf16_available()) {  // mam with MatmulPrecision::bfloat16, against the same peer
+      const std::string bf16_name = std::string("mam_bf16/") + op.name + suffix;
+      Shape bf16 = s;
+      bf16.precision = MatmulPrecision::bfloat16;
+      suite.add(bf16_name, [=](benchmark::State& state) { op.mam(state, bf16, threads); });
+      suite.add_ratio({std::string(op.name) + " mam_bf16/LibTorch" + suffix, bf16_name, torch_name,
+                       target_ratio(op.name, s, threads), false});
+    }
     if (!op.has_lean_variant) continue;
     suite.add(lean_name, [=](benchmark::State& state) { op.libtorch(state, s, threads, false); });
     suite.add_ratio({std::string(op.name) + " mam/LibTorch-lean" + suffix, mam_name, lean_name, 0.0, false});
@@ -285,8 +293,14 @@ int measure_memory(const std::string& side, const Shape& s, int steps, int threa
   torch::set_num_threads(threads);
   const long before = status_kib("VmRSS:");
   double loss = 0.0;
-  if (side == "mam") {
-    MamEnergyStep step(s);
+  if (side == "mam_bf16" && !amx_bf16_available()) {
+    std::fprintf(stderr, "--memory=mam_bf16 needs a CPU with AMX-BF16 (and Linux's permission to use it)\n");
+    return 2;
+  }
+  if (side == "mam" || side == "mam_bf16") {
+    Shape shape = s;
+    if (side == "mam_bf16") shape.precision = MatmulPrecision::bfloat16;
+    MamEnergyStep step(shape);
     for (int i = 0; i < steps; ++i) loss = step();
   } else if (side == "libtorch" || side == "libtorch_lean") {
     torch::manual_seed(11);
@@ -294,7 +308,7 @@ int measure_memory(const std::string& side, const Shape& s, int steps, int threa
     reference::EnergyStep step(net, s.batch, AdamOptions{}.learning_rate);
     for (int i = 0; i < steps; ++i) loss = step();
   } else {
-    std::fprintf(stderr, "--memory takes mam, libtorch or libtorch_lean, got '%s'\n", side.c_str());
+    std::fprintf(stderr, "--memory takes mam, mam_bf16, libtorch or libtorch_lean, got '%s'\n", side.c_str());
     return 2;
   }
   const long peak = status_kib("VmHWM:");

@@ -40,6 +40,14 @@ struct IsingTorus {
   }
 };
 
+/// The model of a benchmark: float networks multiplying in the shape's precision.
+inline ResidualMarginalizationModel<float> bench_model(const Shape& s, Rng& rng) {
+  auto model = make_residual_model<float>(s.d, s.k, s.hidden, s.layers, rng);
+  model.marginal().set_matmul_precision(s.precision);
+  model.conditional().set_matmul_precision(s.precision);
+  return model;
+}
+
 inline ResidualMLPConfig marginal_config(const Shape& s) { return {s.d, s.k, s.hidden, s.layers, 1}; }
 inline ResidualMLPConfig conditional_config(const Shape& s) { return {s.d, s.k, s.hidden, s.layers, s.d * s.k}; }
 
@@ -48,7 +56,9 @@ inline ResidualMLPConfig conditional_config(const Shape& s) { return {s.d, s.k, 
 inline void mam_dual_forward_backward(benchmark::State& state, const Shape& s, int threads) {
   set_num_threads(threads);
   Rng rng(4);
-  const ResidualMLP<float> marginal(marginal_config(s), rng), conditional(conditional_config(s), rng);
+  ResidualMLP<float> marginal(marginal_config(s), rng), conditional(conditional_config(s), rng);
+  marginal.set_matmul_precision(s.precision);
+  conditional.set_matmul_precision(s.precision);
   const CodeMatrix codes = random_codes(s, rng);
   const Matrix<float> d_marginal = Matrix<float>::Random(1, s.batch);
   const Matrix<float> d_conditional = Matrix<float>::Random(s.d * s.k, s.batch);
@@ -83,7 +93,7 @@ class MamEnergyStep {
  private:
   static Model make_model(const Shape& s) {
     Rng rng(11);
-    return make_residual_model<float>(s.d, s.k, s.hidden, s.layers, rng);
+    return bench_model(s, rng);
   }
   static EnergyTrainerOptions options(const Shape& s) {
     EnergyTrainerOptions options;
@@ -115,7 +125,7 @@ inline CodeMatrix stand_in_data(const Shape& s, Rng& rng) {
 inline void mam_marginal_training_step(benchmark::State& state, const Shape& s, int threads) {
   set_num_threads(threads);
   Rng rng(15);
-  auto model = make_residual_model<float>(s.d, s.k, s.hidden, s.layers, rng);
+  auto model = bench_model(s, rng);
   const CodeMatrix data = stand_in_data(s, rng);
   MarginalTrainerOptions options;
   options.trainer.batch_size = s.batch;
@@ -132,7 +142,7 @@ inline void mam_marginal_training_step(benchmark::State& state, const Shape& s, 
 inline void mam_log_marginal(benchmark::State& state, const Shape& s, int threads) {
   set_num_threads(threads);
   Rng rng(12);
-  const auto model = make_residual_model<float>(s.d, s.k, s.hidden, s.layers, rng);
+  const auto model = bench_model(s, rng);
   const CodeMatrix x = random_codes(s, rng);
   for (auto _ : state) {
     const Vector<double> log_p = model.log_marginal(x);
@@ -145,7 +155,7 @@ inline void mam_log_marginal(benchmark::State& state, const Shape& s, int thread
 inline void mam_chain_rule_likelihood(benchmark::State& state, const Shape& s, int threads) {
   set_num_threads(threads);
   Rng rng(13);
-  const auto model = make_residual_model<float>(s.d, s.k, s.hidden, s.layers, rng);
+  const auto model = bench_model(s, rng);
   const CodeMatrix x = random_codes(s, rng, 0.0);
   for (auto _ : state) {
     const Vector<double> log_p = model.log_likelihood_chain(x, 1, rng);
@@ -158,7 +168,7 @@ inline void mam_chain_rule_likelihood(benchmark::State& state, const Shape& s, i
 inline void mam_ancestral_sampling(benchmark::State& state, const Shape& s, int threads) {
   set_num_threads(threads);
   Rng rng(14);
-  const auto model = make_residual_model<float>(s.d, s.k, s.hidden, s.layers, rng);
+  const auto model = bench_model(s, rng);
   for (auto _ : state) {
     const CodeMatrix samples = sample_ancestral(model, s.batch, rng);
     benchmark::DoNotOptimize(samples.data());

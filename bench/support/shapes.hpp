@@ -5,11 +5,13 @@
 
 #include <mam/core/rng.hpp>
 #include <mam/core/types.hpp>
+#include <mam/nn/bf16_matmul.hpp>
 
 namespace mam::bench {
 
 struct Shape {
   Index d, k, hidden, layers, batch;
+  MatmulPrecision precision = MatmulPrecision::float32;  ///< of mam's networks (not part of the tag)
   std::string tag() const {
     return "D" + std::to_string(d) + "_K" + std::to_string(k) + "_H" + std::to_string(hidden) +
            "_L" + std::to_string(layers) + "_B" + std::to_string(batch);

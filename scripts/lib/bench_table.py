@@ -6,7 +6,9 @@ usage: bench_table.py BENCH_JSON [MEMORY_JSONL] > table.md
 Pairs "mam/<op>/<shape>/threads:<t>" with "libtorch/<op>/<shape>/threads:<t>" and prints
 each pair's real time (the fastest repetition when the run had repetitions: other jobs on a
 shared machine only add time) and the ratio mam/LibTorch,
-and the same against "libtorch_lean/..." where the run has it.
+and the same against "libtorch_lean/..." where the run has it. Where the run has
+"mam_bf16/..." (mam with MatmulPrecision::bfloat16, on CPUs with AMX) its time and ratio
+against the same LibTorch peer get two more columns.
 """
 import json
 import sys
@@ -45,9 +47,10 @@ def main():
     print(f"Run {ctx.get('date', '?')} on {ctx.get('host_name', '?')}: {ctx.get('num_cpus', '?')} CPUs "
           f"at {ctx.get('mhz_per_cpu', '?')} MHz, load average "
           f"{', '.join(f'{x:.2f}' for x in ctx.get('load_avg', []))}.\n")
+    bf16 = any(name.startswith("mam_bf16/") for name in t)
     print("| operation | shape | threads | mam (ms) | LibTorch (ms) | mam / LibTorch | target "
-          "| LibTorch lean (ms) | mam / lean |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| LibTorch lean (ms) | mam / lean |" + (" mam bf16 (ms) | mam bf16 / LibTorch |" if bf16 else ""))
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|" if bf16 else ""))
     for name, mam_time in t.items():
         if not name.startswith("mam/"):
             continue
@@ -62,7 +65,15 @@ def main():
         verdict = "" if target is None else f"≤ {target} {'met' if ratio <= target else '**missed**'}"
         lean = t.get("libtorch_lean/" + rest)
         lean_cells = "| – | – |" if lean is None else f"| {lean:.2f} | {mam_time / lean:.2f} |"
-        print(f"| {op} | {shape} | {threads} | {mam_time:.2f} | {peer:.2f} | **{ratio:.2f}** | {verdict} {lean_cells}")
+        bf16_cells = ""
+        if bf16:
+            bf16_time = t.get("mam_bf16/" + rest)
+            bf16_verdict = "" if target is None or bf16_time is None else \
+                f" (≤ {target} {'met' if bf16_time / peer <= target else '**missed**'})"
+            bf16_cells = " – | – |" if bf16_time is None else \
+                f" {bf16_time:.2f} | **{bf16_time / peer:.2f}**{bf16_verdict} |"
+        print(f"| {op} | {shape} | {threads} | {mam_time:.2f} | {peer:.2f} | **{ratio:.2f}** | {verdict} {lean_cells}"
+              + bf16_cells)
     if len(sys.argv) > 2:
         print("\n| peak memory of energy-based training steps | shape | threads | steps | "
               "peak RSS (MiB) | growth over the step (MiB) |")

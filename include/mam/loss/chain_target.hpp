@@ -36,8 +36,8 @@ ChainTargetValue chain_target_loss(const Model& model, const Eigen::Ref<const Co
   detail::require<shape_error>(targets.size() == batch, function, detail::concat("one target per input (", batch, ")"),
                                targets.size());
   for (Index c = 0; c < batch; ++c)
-    detail::require<value_error>(std::isfinite(targets[c]), function, "finite targets",
-                                 detail::concat(targets[c], " for input ", c));
+    if (!std::isfinite(targets[c]))
+      detail::fail<value_error>(function, "finite targets", detail::concat(targets[c], " for input ", c));
 
   CodeMatrix with_anchor(d, batch + 1);
   with_anchor.leftCols(batch) = inputs;

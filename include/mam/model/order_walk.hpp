@@ -35,8 +35,7 @@ void reveal_along_orders(const ConditionalNet& net, CodeMatrix& state, const Ord
   std::size_t steps = 0;
   for (const auto& order : orders) {
     for (Index p : order)
-      detail::require<value_error>(p >= 0 && p < d, function,
-                                   detail::concat("positions in 0..", d - 1), p);
+      if (p < 0 || p >= d) detail::fail<value_error>(function, detail::concat("positions in 0..", d - 1), p);
     steps = std::max(steps, order.size());
   }
   typename ConditionalNet::Context local;
@@ -52,8 +51,7 @@ void reveal_along_orders(const ConditionalNet& net, CodeMatrix& state, const Ord
       const Index p = order[j];
       net.output_rows(context, c, p * k, k, logits);
       const Code value = choose(c, p, logits);
-      detail::require<value_error>(value >= 0 && value < k, function,
-                                   detail::concat("a chosen value in 0..", k - 1), value);
+      if (value < 0 || value >= k) detail::fail<value_error>(function, detail::concat("a chosen value in 0..", k - 1), value);
       net.update_code(context, c, p, value);
     }
   }
