@@ -56,6 +56,7 @@ struct Options {
   std::string data = "/usr/share/RDKit/Data/NCI/first_5K.smi";
   int length = 0;  // 0: 60 for SMILES, 55 for SELFIES
   bool neutral = false;  // drop molecules with charged atoms (and so charged symbols)
+  int smiles_augment = 0;  // randomized SMILES per molecule to train on (0: the canonical SMILES)
   int hidden = 512, layers = 4, batch = 256;
   double learning_rate = 1e-3, final_lr_fraction = 1.0, clip = 0.0;
   // Maximum likelihood.
@@ -120,11 +121,16 @@ struct MoleculeData {
   std::vector<std::string> canonical;                 // kept molecules
   std::vector<double> log_p;
   mam::Vocabulary vocabulary{"_", {}};
-  mam::CodeMatrix codes;  // L x molecules
+  mam::CodeMatrix codes;           // L x molecules: their canonical strings (the seed of inpainting)
+  mam::CodeMatrix training_codes;  // what the trainers see: `codes`, or the randomized SMILES
+  long spellings_too_long = 0;     // randomized SMILES longer than L, skipped
 };
 
+/// With `augment` > 0 (SMILES only), the training strings are `augment` randomized SMILES
+/// of every molecule (SMILES enumeration, Bjerrum 2017: many spellings of few molecules make
+/// the network learn the grammar instead of memorizing strings), drawn from `rng`.
 MoleculeData load_molecules(const std::string& path, const Representation& representation, int length,
-                            bool neutral) {
+                            bool neutral, int augment, mam::Rng& rng) {
   std::ifstream in(path);
   if (!in) throw mam::io_error("mam_molecules: cannot read the molecule file '" + path + "'");
   std::map<std::string, long> reasons;
@@ -191,8 +197,22 @@ MoleculeData load_molecules(const std::string& path, const Representation& repre
   if (data.canonical.empty())
     throw mam::value_error("mam_molecules: no molecule of '" + path + "' passed the filters (L = " +
                            std::to_string(length) + ")");
-  data.vocabulary = mam::Vocabulary::from_corpus(representation.padding(), tokenized);
+  if (augment <= 0) {
+    data.vocabulary = mam::Vocabulary::from_corpus(representation.padding(), tokenized);
+    data.codes = mam::encode_corpus(data.vocabulary, tokenized, length).codes;
+    data.training_codes = data.codes;
+    return data;
+  }
+  if (representation.selfies())
+    throw mam::value_error("mam_molecules: --smiles-augment needs --strings smiles (got selfies)");
+  chem::EnumeratedSmiles spellings =
+      chem::enumerate_smiles(data.canonical, static_cast<unsigned>(augment), static_cast<std::size_t>(length), rng);
+  data.spellings_too_long = spellings.too_long;
+  std::vector<std::vector<std::string>> all = tokenized;  // the vocabulary covers both kinds
+  all.insert(all.end(), spellings.tokenized.begin(), spellings.tokenized.end());
+  data.vocabulary = mam::Vocabulary::from_corpus(representation.padding(), all);
   data.codes = mam::encode_corpus(data.vocabulary, tokenized, length).codes;
+  data.training_codes = mam::encode_corpus(data.vocabulary, spellings.tokenized, length).codes;
   return data;
 }
 
@@ -403,7 +423,7 @@ mam::TrainerOptions trainer_options(const Options& o) {
 /// its checkpoint if asked. Returns the trainer's step count, or -1 if interrupted.
 long train_conditionals(Model& model, const MoleculeData& data, const Options& o, const std::string& name,
                         long total_steps, double minutes, TrainingLog& log) {
-  mam::ConditionalTrainer<Model> trainer(model, data.codes, trainer_options(o), o.seed + 1);
+  mam::ConditionalTrainer<Model> trainer(model, data.training_codes, trainer_options(o), o.seed + 1);
   const Stage stage{name, o.out + "/" + name + ".ckpt", minutes > 0.0 ? 0 : total_steps, minutes};
   if (o.resume && std::filesystem::exists(stage.checkpoint)) trainer.load(stage.checkpoint);
   return run_stage(trainer, stage, o, log, no_schedule, no_extra) ? trainer.steps() : -1;
@@ -445,6 +465,10 @@ int main(int argc, char** argv) {
   app.add_option("--gibbs-steps", o.gibbs_steps, "positions resampled per step of the on-policy buffer")
       ->check(CLI::PositiveNumber);
   o.stage2.add_to(app);
+  app.add_option("--smiles-augment", o.smiles_augment,
+                 "SMILES: train on this many randomized SMILES of each molecule (SMILES enumeration; those "
+                 "longer than L are skipped) instead of its canonical SMILES (0)")
+      ->check(CLI::Range(0, 1000));
   app.add_flag("--neutral", o.neutral,
                "keep only molecules without charged atoms, as MOSES (the paper's data) does: the vocabulary then has "
                "no charged symbols");
@@ -497,11 +521,17 @@ int main(int argc, char** argv) {
     chem::silence_rdkit_logging();
 
     // Data.
-    const MoleculeData data = load_molecules(o.data, representation, o.length, o.neutral);
+    if (representation.selfies() && app.count("--smiles-augment") == 0) o.smiles_augment = 0;
+    mam::Rng augment_rng(o.seed + 5);
+    const MoleculeData data =
+        load_molecules(o.data, representation, o.length, o.neutral, o.smiles_augment, augment_rng);
     std::fprintf(stderr, "data: %ld molecules read from %s, %zu kept as %s of at most %d tokens (vocabulary %ld)\n",
                  data.read, o.data.c_str(), data.canonical.size(), representation.name(), o.length,
                  static_cast<long>(data.vocabulary.size()));
     for (const auto& [reason, count] : data.dropped) std::fprintf(stderr, "  dropped %5ld: %s\n", count, reason.c_str());
+    if (o.smiles_augment > 0)
+      std::fprintf(stderr, "  training on %ld randomized SMILES (%d per molecule; %ld longer than %d tokens skipped)\n",
+                   static_cast<long>(data.training_codes.cols()), o.smiles_augment, data.spellings_too_long, o.length);
     const std::unordered_set<std::string> training(data.canonical.begin(), data.canonical.end());
     const auto d = static_cast<mam::Index>(o.length);
     const mam::Index k = data.vocabulary.size();
@@ -533,7 +563,7 @@ int main(int argc, char** argv) {
         options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, d);
         o.stage2.apply_to(options);
         if (!stage1_done) o.stage2.prepare(model);
-        mam::MarginalTrainer<Model> trainer(model, data.codes, options, o.seed + 2);
+        mam::MarginalTrainer<Model> trainer(model, data.training_codes, options, o.seed + 2);
         if (stage1_done) trainer.load(stage2_checkpoint);
         const Stage stage{"marginal", stage2_checkpoint, o.stage2_minutes > 0.0 ? 0 : o.stage2_steps,
                           o.stage2_minutes};
@@ -577,7 +607,7 @@ int main(int argc, char** argv) {
       return 130;
     }
     mam::io::KeyValues metadata{{"example", "molecules"}, {"mode", o.mode}, {"strings", representation.name()},
-                                {"seed", std::to_string(o.seed)}};
+                                {"seed", std::to_string(o.seed)}, {"smiles_augment", std::to_string(o.smiles_augment)}};
     for (const auto& entry : data.vocabulary.to_key_values()) metadata.push_back(entry);
     if (!o.evaluate_only) mam::io::save_model(o.out + "/model.ckpt", model, metadata);
     if (!o.evaluate_only)
@@ -639,6 +669,7 @@ int main(int argc, char** argv) {
       ex::JsonLine json;
       json.add("mode", o.mode).add("strings", representation.name()).add("length", o.length);
       json.add("vocabulary", static_cast<long>(k)).add("molecules", static_cast<long>(data.canonical.size()));
+      json.add("smiles_augment", o.smiles_augment).add("training_strings", static_cast<long>(data.training_codes.cols()));
       json.add("samples", metrics.count).add("sample_order", o.sample_order).add("temperature", o.temperature);
       json.add("valid", metrics.valid_fraction);
       json.add("unique", metrics.unique_fraction).add("novel", metrics.novel_fraction);

@@ -1,7 +1,8 @@
 #pragma once
 // RDKit for the molecule example: parsing that never crashes (RDKit returns null on syntax
 // errors and throws on valence errors; both mean "invalid"), canonical SMILES, Crippen logP,
-// Kekulé SMILES for the SELFIES encoder, the data-set filters, and pictures of molecules.
+// Kekulé SMILES for the SELFIES encoder, the data-set filters, randomized SMILES (data
+// augmentation), and pictures of molecules.
 // Only the examples use RDKit; the mam headers never include this file.
 
 #include <algorithm>
@@ -19,6 +20,10 @@
 #include <GraphMol/SmilesParse/SmilesParse.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
 #include <RDGeneral/RDLog.h>
+
+#include <mam/core/error.hpp>
+#include <mam/core/rng.hpp>
+#include <mam/data/smiles.hpp>
 
 namespace mam::examples::chemistry {
 
@@ -84,6 +89,52 @@ inline std::optional<std::string> kekule_smiles(const RDKit::ROMol& molecule, bo
   } catch (const std::exception&) {
     return std::nullopt;
   }
+}
+
+/// `count` randomized SMILES of `molecule` (RDKit's doRandom writer: a random root atom and
+/// random branch order; not canonical, same molecule). RDKit draws from its own process-wide
+/// generator (RDKit::getRandomGenerator, a boost::minstd_rand); MolToRandomSmilesVect
+/// reseeds it with a seed drawn from `rng`, so the strings depend on `rng` alone, provided no
+/// other thread draws from RDKit's generator meanwhile: call this from one thread.
+inline std::vector<std::string> random_smiles(const RDKit::ROMol& molecule, unsigned count, mam::Rng& rng,
+                                              bool isomeric = false) {
+  // RDKit takes the seed as an int and ignores 0 ("do not reseed"); minstd_rand works
+  // modulo 2^31 - 1, so 1 .. 2^31 - 2 are the distinct seeds.
+  const auto seed = static_cast<unsigned>(1 + rng.uniform_int(2147483646u));
+  return RDKit::MolToRandomSmilesVect(molecule, count, seed, isomeric);
+}
+
+/// Training strings from SMILES enumeration (Bjerrum 2017): for every molecule, `per_molecule`
+/// randomized SMILES, tokenized; those of more than `max_tokens` tokens are skipped and
+/// counted. All spellings are drawn before the length filter, so the kept ones do not depend
+/// on `max_tokens` except by being kept.
+struct EnumeratedSmiles {
+  std::vector<std::vector<std::string>> tokenized;  ///< the kept spellings
+  std::vector<std::size_t> source;                  ///< the molecule (input index) of each kept spelling
+  long too_long = 0;                                ///< spellings skipped: more than max_tokens tokens
+};
+
+/// SMILES enumeration of `smiles` (any valid SMILES; throws mam::value_error naming the first
+/// one RDKit refuses). Deterministic given `rng` (see random_smiles).
+inline EnumeratedSmiles enumerate_smiles(const std::vector<std::string>& smiles, unsigned per_molecule,
+                                         std::size_t max_tokens, mam::Rng& rng) {
+  EnumeratedSmiles result;
+  for (std::size_t i = 0; i < smiles.size(); ++i) {
+    const Parsed parsed = parse_smiles(smiles[i]);
+    if (!parsed)
+      mam::detail::fail<mam::value_error>("enumerate_smiles", "SMILES that RDKit accepts",
+                                          mam::detail::concat("'", smiles[i], "': ", parsed.error));
+    for (const std::string& spelling : random_smiles(*parsed.molecule, per_molecule, rng)) {
+      std::vector<std::string> tokens = mam::tokenize_smiles(spelling);
+      if (tokens.size() > max_tokens) {
+        ++result.too_long;
+        continue;
+      }
+      result.tokenized.push_back(std::move(tokens));
+      result.source.push_back(i);
+    }
+  }
+  return result;
 }
 
 /// Wildman-Crippen logP (RDKit::Descriptors::calcClogP, implicit hydrogens included).
