@@ -55,8 +55,8 @@ class ResidualMLP {
     std::vector<Matrix<Scalar>> hidden;      ///< h_l, H x batch each
     Matrix<Scalar> output;                   ///< output_size x batch
     Matrix<Scalar> grad_hidden, grad_pre;    ///< backward workspace
-    /// forward() without the head: the head's weights by rows, so that output_rows reads K
-    /// contiguous rows instead of K floats from each of H columns (5x faster in a walk).
+    /// recompute() without the head (a walk): the head's weights by rows, so that
+    /// output_rows reads K contiguous rows instead of K floats from each of H columns.
     Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> head_by_rows;
     std::vector<Bf16PackedMatrix> packed;    ///< bfloat16 precision: the blocks' weights, then the head's
     std::size_t packed_layers = 0;           ///< how many of `packed` hold this pass's weights
@@ -177,11 +177,8 @@ class ResidualMLP {
     context.codes = codes;
     input_.forward(parameters_, context.codes, pre_input(context));
     context.packed_layers = 0;  // a new pass packs the weights as they are now
-    if (with_head)
-      context.head_by_rows.resize(0, 0);
-    else
-      context.head_by_rows = head_.weight(parameters_);
-    recompute(context, with_head);
+    context.head_by_rows.resize(0, 0);
+    compute_layers(context, with_head);
   }
 
   /// Sets the code of `position` in sample `sample` of a context filled by forward(),
@@ -212,34 +209,15 @@ class ResidualMLP {
   /// (output_rows): samplers read K of the D*K conditional logits per step. In bfloat16
   /// precision the weights are those forward() packed.
   void recompute(Context& context, bool with_head = true) const {
-    const bool bf16 = precision_ == MatmulPrecision::bfloat16;
-    if (bf16 && context.packed_layers < blocks_.size()) pack_weights(context, blocks_.size());
-    const Index layers = config_.num_layers;
-    context.hidden.resize(static_cast<std::size_t>(layers));
-    visit_activation(config_.activation, [&](auto act) {
-      activate(act, context.pre[0], context.hidden[0]);
-      for (Index l = 1; l < layers; ++l) {
-        const auto& block = blocks_[static_cast<std::size_t>(l - 1)];
-        auto& z = context.pre[static_cast<std::size_t>(l)];
-        if (bf16)
-          multiply_packed(context, static_cast<std::size_t>(l - 1), context.hidden[static_cast<std::size_t>(l - 1)], z);
-        else
-          block.multiply(parameters_, context.hidden[static_cast<std::size_t>(l - 1)], z);
-        activate_residual(act, block.bias(parameters_), z,
-                          context.hidden[static_cast<std::size_t>(l - 1)],
-                          context.hidden[static_cast<std::size_t>(l)]);
-      }
-    });
-    if (!with_head) return;
-    if (!bf16) return head_.forward(parameters_, context.hidden.back(), context.output);
-    if (context.packed_layers <= blocks_.size()) pack_weights(context, blocks_.size() + 1);  // the head, once
-    multiply_packed(context, blocks_.size(), context.hidden.back(), context.output);
-    context.output.colwise() += head_.bias(parameters_);
+    // A caller that recomputes without the head is walking: it will read output rows at
+    // every step, so the head's rows are worth copying once (a single forward() is not).
+    if (!with_head && context.head_by_rows.rows() == 0) context.head_by_rows = head_.weight(parameters_);
+    compute_layers(context, with_head);
   }
 
   /// Sets `rows` to outputs first_row .. first_row+count-1 of sample `sample`, from the
-  /// context's last hidden layer: O(count * H) instead of the whole head. After
-  /// forward(..., false) the head's weights are those of that forward() call.
+  /// context's last hidden layer: O(count * H) instead of the whole head. Within a walk
+  /// (recompute without the head) the head's weights are those of its first recompute().
   void output_rows(const Context& context, Index sample, Index first_row, Index count, Vector<Scalar>& rows) const {
     if (!(sample >= 0 && sample < context.batch_size() && first_row >= 0 && count >= 0 &&
           first_row + count <= config_.output_size && !context.hidden.empty()))
@@ -349,6 +327,33 @@ class ResidualMLP {
     });
     input_.backward(context.codes, grad_pre, gradient);
     if (input_gradient != nullptr) input_.input_gradient(parameters_, grad_pre, *input_gradient);
+  }
+
+  // Every layer above the input layer (recompute() without its walk bookkeeping).
+  void compute_layers(Context& context, bool with_head) const {
+    const bool bf16 = precision_ == MatmulPrecision::bfloat16;
+    if (bf16 && context.packed_layers < blocks_.size()) pack_weights(context, blocks_.size());
+    const Index layers = config_.num_layers;
+    context.hidden.resize(static_cast<std::size_t>(layers));
+    visit_activation(config_.activation, [&](auto act) {
+      activate(act, context.pre[0], context.hidden[0]);
+      for (Index l = 1; l < layers; ++l) {
+        const auto& block = blocks_[static_cast<std::size_t>(l - 1)];
+        auto& z = context.pre[static_cast<std::size_t>(l)];
+        if (bf16)
+          multiply_packed(context, static_cast<std::size_t>(l - 1), context.hidden[static_cast<std::size_t>(l - 1)], z);
+        else
+          block.multiply(parameters_, context.hidden[static_cast<std::size_t>(l - 1)], z);
+        activate_residual(act, block.bias(parameters_), z,
+                          context.hidden[static_cast<std::size_t>(l - 1)],
+                          context.hidden[static_cast<std::size_t>(l)]);
+      }
+    });
+    if (!with_head) return;
+    if (!bf16) return head_.forward(parameters_, context.hidden.back(), context.output);
+    if (context.packed_layers <= blocks_.size()) pack_weights(context, blocks_.size() + 1);  // the head, once
+    multiply_packed(context, blocks_.size(), context.hidden.back(), context.output);
+    context.output.colwise() += head_.bias(parameters_);
   }
 
   // Packs the weights of layers packed_layers .. count-1 (blocks, then the head), reusing
