@@ -66,6 +66,10 @@ TEST_CASE("Bf16PackedMatrix holds every element rounded, also transposed", "[nn]
   Rng rng(1);
   const Matrix<float> a = random_matrix(37, 45, rng);
   mam::Bf16PackedMatrix packed, packed_transpose;
+  // Both first hold a full 64 x 64 matrix of ones: repacking into the same buffer must clear
+  // what becomes padding.
+  packed.pack(Matrix<float>::Ones(64, 64));
+  packed_transpose.pack(Matrix<float>::Ones(64, 64), true);
   packed.pack(a);
   packed_transpose.pack(a.transpose().eval(), true);
   CHECK(packed.rows() == 37);
@@ -81,8 +85,10 @@ TEST_CASE("Bf16PackedMatrix holds every element rounded, also transposed", "[nn]
     }
   CHECK(worst == 0.0);
   // The padding is zero: it must add nothing to the products.
-  CHECK(packed(40, 3) == 0.0f);
-  CHECK(packed(5, 50) == 0.0f);
+  for (const auto* matrix : {&packed, &packed_transpose})
+    for (Index c = 0; c < 64; ++c)
+      for (Index r = 0; r < 64; ++r)
+        if (r >= 37 || c >= 45) CHECK((*matrix)(r, c) == 0.0f);
 }
 
 TEST_CASE("multiply_bf16 equals the exact product of the rounded inputs up to float sums", "[nn][bf16]") {
@@ -99,11 +105,11 @@ TEST_CASE("multiply_bf16 equals the exact product of the rounded inputs up to fl
   // Every edge of the tiling: rows and columns of A and x below, at and above tile sizes.
   const std::vector<std::array<Index, 3>> shapes = {{1, 1, 1},    {16, 32, 16},  {32, 32, 32}, {33, 31, 17},
                                                     {37, 45, 3},  {64, 64, 48},  {100, 200, 1}, {392, 512, 17},
-                                                    {512, 96, 64}};
+                                                    {512, 96, 64}, {33, 31, 17}, {20, 50, 5}};
+  mam::Bf16PackedMatrix packed;  // reused too: a smaller matrix must not see the last one's values
   for (const auto& [m, k, n] : shapes) {
     CAPTURE(m, k, n);
     const Matrix<float> a = random_matrix(m, k, rng), x = random_matrix(k, n, rng);
-    mam::Bf16PackedMatrix packed;
     packed.pack(a);
     Matrix<float> y;
     mam::multiply_bf16(packed, x, y, buffer);
@@ -141,7 +147,6 @@ TEST_CASE("multiply_bf16 equals the exact product of the rounded inputs up to fl
   }
   // x may be a block of a larger matrix (outer stride).
   const Matrix<float> a = random_matrix(40, 30, rng), big = random_matrix(50, 9, rng);
-  mam::Bf16PackedMatrix packed;
   packed.pack(a);
   Matrix<float> from_block, from_copy;
   mam::multiply_bf16(packed, big.block(3, 2, 30, 5), from_block, buffer);

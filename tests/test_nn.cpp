@@ -294,6 +294,71 @@ TEST_CASE("ResidualMLP::backward_rows equals backward with the other rows zero",
   CHECK_THROWS_AS(net.backward_rows(sparse_context, first_rows, d_rows, sparse_gradient), mam::shape_error);
 }
 
+TEST_CASE("ResidualMLP::output_row_blocks reads every sample's rows as output_rows does", "[nn]") {
+  Rng rng(27);
+  const Index d = 6, k = 3, batch = 9;
+  const mam::ResidualMLP<double> net({d, k, 11, 3, d * k, mam::Activation::silu}, rng);
+  const CodeMatrix codes = random_codes(d, k, batch, rng);
+  auto context = net.forward(codes);
+  std::vector<Index> first_rows;
+  for (Index c = 0; c < batch; ++c) first_rows.push_back(k * static_cast<Index>(rng.uniform_int(d)));
+  first_rows[4] = -1;  // a sample with nothing to read
+  Matrix<double> rows = Matrix<double>::Constant(2, 2, 7.0);  // resized, and no old value survives
+  net.output_row_blocks(context, first_rows, k, rows);
+  REQUIRE(rows.rows() == k);
+  REQUIRE(rows.cols() == batch);
+  for (Index c = 0; c < batch; ++c) {
+    const Index first = first_rows[static_cast<std::size_t>(c)];
+    if (first < 0) {
+      CHECK(rows.col(c).isZero(0.0));
+      continue;
+    }
+    CHECK((rows.col(c) - context.output.block(first, c, k, 1)).cwiseAbs().maxCoeff() < 1e-13);
+  }
+  // Within a walk (a recompute without the head) the rows come from the head's copy.
+  auto walk = net.forward(codes);
+  net.recompute(walk, false);
+  Matrix<double> walk_rows;
+  net.output_row_blocks(walk, first_rows, k, walk_rows);
+  CHECK((walk_rows - rows).cwiseAbs().maxCoeff() < 1e-13);
+
+  first_rows[1] = d * k - 1;  // rows past the head
+  CHECK_THROWS_AS(net.output_row_blocks(context, first_rows, k, rows), mam::shape_error);
+  first_rows.pop_back();  // one sample without a first row
+  CHECK_THROWS_AS(net.output_row_blocks(context, first_rows, k, rows), mam::shape_error);
+}
+
+TEST_CASE("ResidualMLP::backward_rows and output_row_blocks give the same bits on 1 and 2 threads", "[nn][threads]") {
+  // Large enough to cross the parallel-work threshold: the head's gradient is split by
+  // column blocks, each summing the samples in order, so no sum is reordered.
+  Rng rng(28);
+  const Index d = 40, k = 5, batch = 300;
+  const mam::ResidualMLP<float> net({d, k, 160, 2, d * k}, rng);
+  const CodeMatrix codes = random_codes(d, k, batch, rng, 0.5);
+  const Matrix<float> d_rows = random_matrix(k, batch, rng).cast<float>();
+  std::vector<Index> first_rows;
+  for (Index c = 0; c < batch; ++c) first_rows.push_back(k * static_cast<Index>(rng.uniform_int(d)));
+  auto run = [&](int threads) {
+    mam::set_num_threads(threads);
+    mam::ResidualMLP<float>::Context context;
+    net.forward(codes, context, false);
+    net.recompute(context, false);
+    Matrix<float> rows;
+    net.output_row_blocks(context, first_rows, k, rows);
+    Vector<float> gradient = net.zero_gradient();
+    net.backward_rows(context, first_rows, d_rows, gradient);
+    return std::make_pair(rows, gradient);
+  };
+  const auto one = run(1);
+  const auto two = run(2);
+  mam::set_num_threads(1);
+  CHECK(one.first == two.first);
+  // The head's part is computed by mam's own loops; the trunk below it by Eigen's products.
+  const Index head = net.head().offset();
+  CHECK(one.second.tail(net.num_parameters() - head) == two.second.tail(net.num_parameters() - head));
+  CHECK(one.second.tail(net.num_parameters() - head).cwiseAbs().maxCoeff() > 0.0f);
+}
+
 TEST_CASE("ResidualMLP::copy_trunk_from takes the features, not the head, and set_head_to_zero zeroes it", "[nn]") {
   Rng rng(31);
   const Index d = 5, k = 3, batch = 6;

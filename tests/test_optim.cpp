@@ -1,8 +1,11 @@
 #include <cmath>
+#include <limits>
 #include <catch2/catch.hpp>
 
 #include "support/values.hpp"
 
+#include <mam/core/parallel.hpp>
+#include <mam/core/threads.hpp>
 #include <mam/optim/adam.hpp>
 #include <mam/optim/clip.hpp>
 #include <mam/optim/parameter_average.hpp>
@@ -100,6 +103,42 @@ TEST_CASE("Adam reproduces a hand-computed sequence of steps", "[optim]") {
       for (int i = 0; i < 3; ++i) CHECK(p[i] == Approx(expected[t][i]).epsilon(1e-12));
     }
   }
+}
+
+TEST_CASE("Adam's gradient_scale is the step with the gradient scaled first", "[optim]") {
+  // Clipping folds its factor into the update: the same float products, bit for bit.
+  const Vector<float> gradient = Vector<double>::Random(1000).cast<float>();
+  const float scale = 0.37f;
+  mam::Adam<float> folded, separate;
+  folded.add_group(1000, {0.01});
+  separate.add_group(1000, {0.01});
+  Vector<float> p_folded = Vector<float>::Ones(1000), p_separate = p_folded;
+  for (int t = 0; t < 3; ++t) {
+    folded.step(0, p_folded, gradient, scale);
+    separate.step(0, p_separate, (gradient * scale).eval());
+  }
+  CHECK(p_folded == p_separate);
+  CHECK(folded.group(0).second_moment == separate.group(0).second_moment);
+  CHECK_THROWS_AS(folded.step(0, p_folded, gradient, -1.0), mam::value_error);
+  CHECK_THROWS_AS(folded.step(0, p_folded, gradient, std::numeric_limits<double>::infinity()), mam::value_error);
+}
+
+TEST_CASE("gradient norms and zeroing over threads: fixed chunks, the same on every thread count", "[optim][threads]") {
+  const mam::Index n = 300001;  // several chunks and a ragged last one, past the parallel threshold
+  Vector<float> g = Vector<double>::Random(n).cast<float>();
+  const double exact = g.cast<double>().squaredNorm();
+  mam::set_num_threads(1);
+  const double one = mam::detail::squared_norm_in_parallel(g);
+  mam::set_num_threads(2);
+  const double two = mam::detail::squared_norm_in_parallel(g);
+  CHECK(one == two);
+  CHECK(one == Approx(exact).epsilon(1e-6));
+  g[n - 1] = std::numeric_limits<float>::quiet_NaN();  // a NaN anywhere is not lost
+  CHECK(std::isnan(mam::detail::squared_norm_in_parallel(g)));
+  mam::detail::set_zero_in_parallel(g);
+  mam::set_num_threads(1);
+  CHECK(g.size() == n);
+  CHECK(g.isZero(0.0f));
 }
 
 TEST_CASE("Adam parameter groups keep their own rates and state", "[optim]") {

@@ -84,13 +84,15 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
   Matrix<Scalar> d_logits = Matrix<Scalar>::Zero(k, batch);
   std::vector<Index> logit_rows(static_cast<std::size_t>(batch));
   Vector<double> probabilities(k);
-  Vector<Scalar> logits(k);
+  for (Index c = 0; c < batch; ++c) logit_rows[static_cast<std::size_t>(c)] = target[static_cast<std::size_t>(c)] * k;
+  Matrix<Scalar> target_logits;
+  conditional.output_row_blocks(conditional_pass, logit_rows, k, target_logits);
   const double w = options.weight;
   double squared = 0.0;
   for (Index c = 0; c < batch; ++c) {
     const Index p = target[static_cast<std::size_t>(c)];
     const Code value = x(p, c);
-    conditional.output_rows(conditional_pass, c, p * k, k, logits);
+    const auto logits = target_logits.col(c);
     const double log_norm = log_sum_exp(logits);
     const double log_p = static_cast<double>(logits[value]) - log_norm;
     const double r = static_cast<double>(f(0, c)) + log_p - static_cast<double>(f(0, batch + c));
@@ -102,7 +104,6 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
       for (Index v = 0; v < k; ++v) probabilities[v] = -std::exp(static_cast<double>(logits[v]) - log_norm);
       probabilities[value] += 1.0;  // d log p / d logits = one_hot - softmax
       d_logits.col(c) = (g * probabilities).template cast<Scalar>();
-      logit_rows[static_cast<std::size_t>(c)] = p * k;
     }
   }
   SelfConsistencyValue value;

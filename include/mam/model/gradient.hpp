@@ -2,6 +2,7 @@
 // Gradients of a MarginalizationModel's trainable numbers: both networks' flat parameter
 // vectors and the scalar log Z. Losses add into it; optimizers read it.
 
+#include "mam/core/parallel.hpp"
 #include "mam/core/types.hpp"
 
 namespace mam {
@@ -19,8 +20,8 @@ struct ModelGradient {
   }
 
   void set_zero() {
-    marginal.setZero();
-    conditional.setZero();
+    detail::set_zero_in_parallel(marginal);
+    detail::set_zero_in_parallel(conditional);
     log_z = 0.0;
   }
 };

@@ -23,7 +23,7 @@ using Orders = std::vector<std::vector<Index>>;
 /// returns. Positions in an order should be unknown in `state` when their turn comes.
 /// `workspace`, if given, is the network context to reuse. The network must offer
 /// forward(codes, context, with_head), update_code, recompute(context, with_head) and
-/// output_rows(context, sample, first, count, rows): no step computes the whole head.
+/// output_row_blocks(context, first_rows, count, rows): no step computes the whole head.
 template <class ConditionalNet, class Choose>
 void reveal_along_orders(const ConditionalNet& net, CodeMatrix& state, const Orders& orders, Choose&& choose,
                          typename ConditionalNet::Context* workspace = nullptr) {
@@ -40,17 +40,21 @@ void reveal_along_orders(const ConditionalNet& net, CodeMatrix& state, const Ord
   }
   typename ConditionalNet::Context local;
   auto& context = workspace != nullptr ? *workspace : local;
-  // Each sample needs the K logits of one position per step: the head is never computed whole.
+  // Each sample needs the K logits of one position per step: the head is never computed
+  // whole. They are computed for all samples at once (in parallel), then chosen in sample
+  // order, so a choice that draws random numbers draws them in the same sequence.
   net.forward(state, context, false);
-  Vector<typename ConditionalNet::scalar_type> logits(k);
+  Matrix<typename ConditionalNet::scalar_type> logits;
+  std::vector<Index> first_rows(orders.size());
   for (std::size_t j = 0; j < steps; ++j) {
     if (j > 0) net.recompute(context, false);
+    for (std::size_t c = 0; c < orders.size(); ++c) first_rows[c] = j < orders[c].size() ? orders[c][j] * k : -1;
+    net.output_row_blocks(context, first_rows, k, logits);
     for (Index c = 0; c < state.cols(); ++c) {
       const auto& order = orders[static_cast<std::size_t>(c)];
       if (j >= order.size()) continue;
       const Index p = order[j];
-      net.output_rows(context, c, p * k, k, logits);
-      const Code value = choose(c, p, logits);
+      const Code value = choose(c, p, logits.col(c));
       if (value < 0 || value >= k) detail::fail<value_error>(function, detail::concat("a chosen value in 0..", k - 1), value);
       net.update_code(context, c, p, value);
     }

@@ -245,11 +245,13 @@ class Bf16PackedMatrix {
     cols_ = cols;
     padded_rows_ = detail::round_up(rows_, row_block);
     padded_cols_ = detail::round_up(cols_, column_block);
-    // Only padding must be zero; the rest is written by every pack.
-    if (padded_rows_ == rows_ && padded_cols_ == cols_)
-      data_.resize(static_cast<std::size_t>(padded_rows_ * padded_cols_));
-    else
-      data_.assign(static_cast<std::size_t>(padded_rows_ * padded_cols_), 0);
+    data_.resize(static_cast<std::size_t>(padded_rows_ * padded_cols_));
+    // Only the padding must be zero (the rest is written by every pack): the rows past
+    // rows_ in every column, then the columns past cols_ in the real rows.
+    for (Index c = 0; c < padded_cols_; ++c)
+      for (Index r = rows_; r < padded_rows_; ++r) data_[static_cast<std::size_t>(offset(r, c))] = 0;
+    for (Index c = cols_; c < padded_cols_; ++c)
+      for (Index r = 0; r < rows_; ++r) data_[static_cast<std::size_t>(offset(r, c))] = 0;
   }
 
   // A itself: a line takes 16 consecutive rows of two columns of a.
@@ -257,6 +259,7 @@ class Bf16PackedMatrix {
     resize(a.rows(), a.cols());
     const Index full_groups = rows_ / 16, full_pairs = cols_ / 2;
     auto at = [&](Index r, Index c) { return a.data() + c * a.outerStride() + r; };
+#pragma omp parallel for schedule(static) if (a.size() >= detail::parallel_work_threshold)
     for (Index g = 0; g < full_groups; ++g)
       for (Index p = 0; p < full_pairs; ++p)
         detail::interleave_line(at(16 * g, 2 * p), at(16 * g, 2 * p + 1), data_.data() + offset(16 * g, 2 * p));
@@ -271,6 +274,7 @@ class Bf16PackedMatrix {
   void pack_rows(const Eigen::Ref<const Matrix<float>>& a) {
     resize(a.cols(), a.rows());
     const Index full_groups = rows_ / 16, full_pairs = cols_ / 2;
+#pragma omp parallel for schedule(static) if (a.size() >= detail::parallel_work_threshold)
     for (Index g = 0; g < full_groups; ++g)
       for (Index p = 0; p < full_pairs; ++p)
         detail::gather_line(a.data() + (16 * g) * a.outerStride() + 2 * p, a.outerStride(),
@@ -293,6 +297,7 @@ struct Bf16Operand {
 
   void assign(const Eigen::Ref<const Matrix<float>>& x) {
     resize(x.rows(), x.cols());
+#pragma omp parallel for schedule(static) if (x.size() >= detail::parallel_work_threshold)
     for (Index c = 0; c < cols; ++c) detail::convert(x.data() + c * x.outerStride(), rows, data.data() + c * padded_rows);
   }
 
@@ -301,8 +306,10 @@ struct Bf16Operand {
     resize(x.cols(), x.rows());
     // Row r of x becomes column r of the operand. Sixteen columns of x at a time: sixteen
     // sequential read streams and one contiguous 32-byte write per row.
-    for (Index first = 0; first < x.cols(); first += 16) {
-      const Index width = std::min<Index>(16, x.cols() - first);
+    const Index blocks = (x.cols() + 15) / 16;
+#pragma omp parallel for schedule(static) if (x.size() >= detail::parallel_work_threshold)
+    for (Index b = 0; b < blocks; ++b) {
+      const Index first = 16 * b, width = std::min<Index>(16, x.cols() - first);
       const float* in = x.data() + first * x.outerStride();
       for (Index r = 0; r < x.rows(); ++r)
         detail::convert_strided(in + r, x.outerStride(), width, data.data() + r * padded_rows + first);
@@ -315,11 +322,12 @@ struct Bf16Operand {
     cols = new_cols;
     padded_rows = detail::round_up(rows, Bf16PackedMatrix::column_block);
     padded_cols = detail::round_up(cols, 16);
-    // Only padding must be zero; the rest is written by every assign.
-    if (padded_rows == rows && padded_cols == cols)
-      data.resize(static_cast<std::size_t>(padded_rows * padded_cols));
-    else
-      data.assign(static_cast<std::size_t>(padded_rows * padded_cols), 0);
+    data.resize(static_cast<std::size_t>(padded_rows * padded_cols));
+    // Only the padding must be zero (the rest is written by every assign): the tail of every
+    // column, then the padding columns.
+    for (Index c = 0; c < cols; ++c)
+      std::fill(data.begin() + c * padded_rows + rows, data.begin() + (c + 1) * padded_rows, std::uint16_t{0});
+    std::fill(data.begin() + cols * padded_rows, data.end(), std::uint16_t{0});
   }
 };
 

@@ -15,6 +15,7 @@
 // packing, so an order walk of D steps packs once. The input layer (a gather and a
 // scatter), the activations and the parameters stay in float.
 
+#include <algorithm>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -233,6 +234,41 @@ class ResidualMLP {
     rows += head_.bias(parameters_).segment(first_row, count);
   }
 
+  /// output_rows for every sample of the context at once, spread over threads: column c of
+  /// `rows` (count x batch) is set to outputs first_rows[c] .. first_rows[c]+count-1 of
+  /// sample c, or to zero where first_rows[c] is negative (a sample with nothing to read).
+  /// Walks and the self-consistency loss read one position's K logits per sample this way.
+  void output_row_blocks(const Context& context, const std::vector<Index>& first_rows, Index count,
+                         Matrix<Scalar>& rows) const {
+    const Index batch = context.batch_size();
+    bool valid = static_cast<Index>(first_rows.size()) == batch && count >= 0 && !context.hidden.empty();
+    for (std::size_t c = 0; valid && c < first_rows.size(); ++c)
+      valid = first_rows[c] + count <= config_.output_size;
+    if (!valid)
+      detail::fail<shape_error>("mam::ResidualMLP::output_row_blocks",
+                                detail::concat("one first row per sample (", batch, ") with rows within ",
+                                               config_.output_size, " outputs"),
+                                detail::concat(first_rows.size(), " first rows of ", count, " rows each"));
+    rows.resize(count, batch);
+    const auto& last = context.hidden.back();
+    const bool by_rows = context.head_by_rows.rows() == config_.output_size;
+    const auto weight = head_.weight(parameters_);
+    const auto bias = head_.bias(parameters_);
+#pragma omp parallel for schedule(static) if (count * config_.hidden * batch >= detail::parallel_work_threshold)
+    for (Index c = 0; c < batch; ++c) {
+      const Index first = first_rows[static_cast<std::size_t>(c)];
+      if (first < 0) {
+        rows.col(c).setZero();
+        continue;
+      }
+      if (by_rows)
+        rows.col(c).noalias() = context.head_by_rows.middleRows(first, count) * last.col(c);
+      else
+        rows.col(c).noalias() = weight.middleRows(first, count) * last.col(c);
+      rows.col(c) += bias.segment(first, count);
+    }
+  }
+
   Context forward(const Eigen::Ref<const CodeMatrix>& codes) const {
     Context context;
     forward(codes, context);
@@ -277,17 +313,34 @@ class ResidualMLP {
     grad_hidden.resize(config_.hidden, batch);
     for (Index c = 0; c < batch; ++c) {  // all checked before the gradient is touched
       const Index first = first_rows[static_cast<std::size_t>(c)];
-      detail::require<shape_error>(first >= 0 && first + count <= config_.output_size, function,
-                                   detail::concat("rows within ", config_.output_size, " outputs"),
-                                   detail::concat("rows ", first, "..", first + count - 1, " of sample ", c));
+      if (!(first >= 0 && first + count <= config_.output_size))  // the message only on failure
+        detail::fail<shape_error>(function, detail::concat("rows within ", config_.output_size, " outputs"),
+                                  detail::concat("rows ", first, "..", first + count - 1, " of sample ", c));
     }
-    for (Index c = 0; c < batch; ++c) {
-      const Index first = first_rows[static_cast<std::size_t>(c)];
-      const auto d = d_rows.col(c);
-      weight_gradient.middleRows(first, count).noalias() += d * last.col(c).transpose();
-      bias_gradient.segment(first, count) += d;
-      grad_hidden.col(c).noalias() = weight.middleRows(first, count).transpose() * d;
+    // Both loops split over threads without sharing a written element: dL/dh by samples, and
+    // dL/dW by blocks of its columns, each block summing the samples in the same order (so
+    // the gradient does not depend on the thread count).
+    const bool parallel = count * config_.hidden * batch >= detail::parallel_work_threshold;
+    const Index column_block = 64, column_blocks = (config_.hidden + column_block - 1) / column_block;
+#pragma omp parallel if (parallel)
+    {
+#pragma omp for schedule(static) nowait
+      for (Index c = 0; c < batch; ++c) {
+        const Index first = first_rows[static_cast<std::size_t>(c)];
+        grad_hidden.col(c).noalias() = weight.middleRows(first, count).transpose() * d_rows.col(c);
+      }
+#pragma omp for schedule(static)
+      for (Index b = 0; b < column_blocks; ++b) {
+        const Index from = b * column_block, width = std::min(column_block, config_.hidden - from);
+        for (Index c = 0; c < batch; ++c) {
+          const Index first = first_rows[static_cast<std::size_t>(c)];
+          weight_gradient.block(first, from, count, width).noalias() +=
+              d_rows.col(c) * last.col(c).segment(from, width).transpose();
+        }
+      }
     }
+    for (Index c = 0; c < batch; ++c)
+      bias_gradient.segment(first_rows[static_cast<std::size_t>(c)], count) += d_rows.col(c);
     backward_trunk(context, gradient, nullptr);
   }
 

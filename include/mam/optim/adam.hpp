@@ -55,9 +55,10 @@ class Adam {
     groups_.at(checked(index)).options.learning_rate = learning_rate;
   }
 
-  /// One Adam update of `parameters` (group `index`) with `gradient`.
+  /// One Adam update of `parameters` (group `index`) with `gradient` times `gradient_scale`
+  /// (gradient clipping folded into the update's single pass over memory).
   void step(std::size_t index, Eigen::Ref<Vector<Scalar>> parameters,
-            const Eigen::Ref<const Vector<Scalar>>& gradient) {
+            const Eigen::Ref<const Vector<Scalar>>& gradient, double gradient_scale = 1.0) {
     Group& group = groups_.at(checked(index));
     const char* function = "mam::Adam::step";
     detail::require<shape_error>(parameters.size() == group.first_moment.size(), function,
@@ -78,6 +79,9 @@ class Adam {
     const auto beta2 = static_cast<Scalar>(o.beta2);
     const auto eps = static_cast<Scalar>(o.epsilon);
     const auto decay = static_cast<Scalar>(1.0 - o.learning_rate * o.weight_decay);
+    detail::require<value_error>(gradient_scale >= 0.0 && std::isfinite(gradient_scale), function,
+                                 "a finite gradient_scale >= 0", gradient_scale);
+    const auto scale = static_cast<Scalar>(gradient_scale);
     // One fused pass over p, g, m and v (four streams of memory, no temporaries): for
     // networks of millions of parameters the update is memory-bound.
     const Index n = parameters.size();
@@ -89,8 +93,9 @@ class Adam {
 #pragma omp parallel for schedule(static) if (n >= detail::parallel_work_threshold)
     for (Index i = 0; i < n; ++i) {
       if (decays) p[i] *= decay;
-      m[i] = beta1 * m[i] + (Scalar(1) - beta1) * g[i];
-      v[i] = beta2 * v[i] + (Scalar(1) - beta2) * g[i] * g[i];
+      const Scalar gi = g[i] * scale;
+      m[i] = beta1 * m[i] + (Scalar(1) - beta1) * gi;
+      v[i] = beta2 * v[i] + (Scalar(1) - beta2) * gi * gi;
       p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
     }
   }

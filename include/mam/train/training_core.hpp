@@ -10,6 +10,7 @@
 #include <string>
 
 #include "mam/core/error.hpp"
+#include "mam/core/parallel.hpp"
 #include "mam/core/rng.hpp"
 #include "mam/core/types.hpp"
 #include "mam/data/batcher.hpp"
@@ -130,24 +131,24 @@ class TrainingCore {
     check(loss, "loss");
     double squared = 0.0;
     if (parts.marginal) {
-      report.marginal_gradient_norm = std::sqrt(static_cast<double>(gradient_.marginal.squaredNorm()));
+      report.marginal_gradient_norm = std::sqrt(squared_norm_in_parallel(gradient_.marginal));
       check(report.marginal_gradient_norm, "marginal-network gradient");
       squared += report.marginal_gradient_norm * report.marginal_gradient_norm;
     }
     if (parts.conditional) {
-      report.conditional_gradient_norm = std::sqrt(static_cast<double>(gradient_.conditional.squaredNorm()));
+      report.conditional_gradient_norm = std::sqrt(squared_norm_in_parallel(gradient_.conditional));
       check(report.conditional_gradient_norm, "conditional-network gradient");
       squared += report.conditional_gradient_norm * report.conditional_gradient_norm;
     }
     if (parts.log_z) check(gradient_.log_z, "log_z gradient");
     const double norm = std::sqrt(squared);
-    if (options_.clip_norm > 0.0 && norm > options_.clip_norm) {
-      const double scale = options_.clip_norm / (norm + 1e-6);  // as torch's clip_grad_norm_
-      gradient_.marginal *= static_cast<Scalar>(scale);
-      gradient_.conditional *= static_cast<Scalar>(scale);
-    }
-    if (parts.marginal) adam_.step(marginal_group, model_.marginal().parameters(), gradient_.marginal);
-    if (parts.conditional) adam_.step(conditional_group, model_.conditional().parameters(), gradient_.conditional);
+    // Clipping scales the gradients inside Adam's pass (the same products, one pass fewer).
+    double scale = 1.0;
+    if (options_.clip_norm > 0.0 && norm > options_.clip_norm)
+      scale = options_.clip_norm / (norm + 1e-6);  // as torch's clip_grad_norm_
+    if (parts.marginal) adam_.step(marginal_group, model_.marginal().parameters(), gradient_.marginal, scale);
+    if (parts.conditional)
+      adam_.step(conditional_group, model_.conditional().parameters(), gradient_.conditional, scale);
     if (parts.log_z) {
       Vector<Scalar> log_z = Vector<Scalar>::Constant(1, static_cast<Scalar>(model_.log_z()));
       adam_.step(log_z_group, log_z, Vector<Scalar>::Constant(1, static_cast<Scalar>(gradient_.log_z)));
