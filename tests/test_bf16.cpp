@@ -254,6 +254,41 @@ TEST_CASE("ResidualMLP in bfloat16 precision agrees with float, and double netwo
   CHECK(net(codes) == in_float);
 }
 
+TEST_CASE("bfloat16 weights are packed once per version of the parameters", "[nn][bf16]") {
+  if (!mam::amx_bf16_available()) return;  // the refusal is checked above
+  Rng init(7);
+  mam::ResidualMLP<float> net({12, 3, 64, 3, 36}, init);
+  net.set_matmul_precision(mam::MatmulPrecision::bfloat16);
+  Rng rng(8);
+  mam::CodeMatrix codes(12, 10);
+  for (Index c = 0; c < codes.cols(); ++c)
+    for (Index i = 0; i < 12; ++i) codes(i, c) = static_cast<mam::Code>(rng.uniform_int(3)) - (i % 4 == 0);
+  // What a network that never packed before gives for its current parameters.
+  auto fresh = [&](const mam::ResidualMLP<float>& like) {
+    mam::ResidualMLP<float> other(like.config());
+    other.set_parameters(like.parameters());
+    other.set_matmul_precision(mam::MatmulPrecision::bfloat16);
+    return Matrix<float>(other(codes));
+  };
+  const Matrix<float> before = net(codes);
+  CHECK(before == net(codes));  // the second pass reuses the first one's packing
+  CHECK(before == fresh(net));
+
+  net.parameters() *= 1.5f;  // every way of changing the parameters drops the old packing
+  const Matrix<float> scaled = net(codes);
+  CHECK(scaled != before);
+  CHECK(scaled == fresh(net));
+  net.set_parameters(net.parameters() * 0.5f);
+  CHECK(net(codes) == fresh(net));
+  net.initialize(rng);
+  CHECK(net(codes) == fresh(net));
+  const mam::ResidualMLP<float> copy = net;  // a copy keeps its own packing
+  net.set_head_to_zero();
+  CHECK(net(codes).isZero(0.0f));
+  CHECK(copy(codes) == fresh(copy));
+  CHECK(copy(codes) != net(codes));
+}
+
 TEST_CASE("chain rule and marginals of a model in bfloat16 stay within rounding of float", "[nn][bf16]") {
   if (!mam::amx_bf16_available()) return;  // the refusal is checked above
   Rng init(5);

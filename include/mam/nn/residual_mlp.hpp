@@ -11,11 +11,16 @@
 //
 // With set_matmul_precision(MatmulPrecision::bfloat16) (float networks on AMX CPUs) the
 // hidden layers' and the head's products run in bfloat16 with float sums, forward and
-// backward: forward() packs the weights into its Context, and recompute() reuses that
-// packing, so an order walk of D steps packs once. The input layer (a gather and a
-// scatter), the activations and the parameters stay in float.
+// backward. The weights are packed (W for forward, W^T for backward) once per version of the
+// parameters and shared by every pass until they change: a training step packs once, an
+// inference model once. Change the parameters between passes, not within one: a walk's
+// recompute() and a backward() keep the packing their forward() took. The input layer (a
+// gather and a scatter), the activations and the parameters stay in float.
 
 #include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -48,6 +53,12 @@ class ResidualMLP {
  public:
   using scalar_type = Scalar;
 
+  /// The bfloat16 packing of the residual blocks' and the head's weights (in that order), as
+  /// W for forward products and as W^T for backward ones, at one version of the parameters.
+  struct PackedWeights {
+    std::vector<Bf16PackedMatrix> weights, transposed;
+  };
+
   /// What one forward pass leaves for its backward pass, plus reusable backward buffers.
   /// Reusing a Context across steps of the same shape allocates nothing.
   struct Context {
@@ -59,10 +70,9 @@ class ResidualMLP {
     /// recompute() without the head (a walk): the head's weights by rows, so that
     /// output_rows reads K contiguous rows instead of K floats from each of H columns.
     Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> head_by_rows;
-    std::vector<Bf16PackedMatrix> packed;    ///< bfloat16 precision: the blocks' weights, then the head's
-    std::size_t packed_layers = 0;           ///< how many of `packed` hold this pass's weights
-    Bf16Operand operand;                     ///< bfloat16 precision: the current product's input
-    Bf16PackedMatrix packed_backward;        ///< bfloat16 backward: the current W^T or dL/dz
+    std::shared_ptr<const PackedWeights> packed;  ///< bfloat16 precision: the weights of this pass
+    Bf16Operand operand;                          ///< bfloat16 precision: the current product's input
+    Bf16PackedMatrix packed_backward;             ///< bfloat16 backward: the current dL/dz
 
     Index batch_size() const { return codes.cols(); }
   };
@@ -100,7 +110,13 @@ class ResidualMLP {
   Index output_size() const { return config_.output_size; }
   Index num_parameters() const { return parameters_.size(); }
 
-  Vector<Scalar>& parameters() { return parameters_; }
+  /// Mutable access. Passes that start after this call see the parameters as they are then
+  /// (the bfloat16 packing is redone), so change them through a reference taken after the
+  /// last pass, as optimizers do, not through one kept from before it.
+  Vector<Scalar>& parameters() {
+    packing_.invalidate();
+    return parameters_;
+  }
   const Vector<Scalar>& parameters() const { return parameters_; }
 
   /// Replaces all parameters (size must match).
@@ -108,6 +124,7 @@ class ResidualMLP {
     detail::require<shape_error>(values.size() == num_parameters(),
                                  "mam::ResidualMLP::set_parameters",
                                  detail::concat(num_parameters(), " parameters"), values.size());
+    packing_.invalidate();
     parameters_ = values;
   }
 
@@ -116,6 +133,7 @@ class ResidualMLP {
 
   /// PyTorch's default initialization of every linear layer, drawn from `rng` in layer order.
   void initialize(Rng& rng) {
+    packing_.invalidate();
     input_.initialize(parameters_, rng);
     for (const auto& block : blocks_) block.initialize(parameters_, rng);
     head_.initialize(parameters_, rng);
@@ -135,6 +153,7 @@ class ResidualMLP {
                        ", ", config_.num_layers, " layers, ", to_string(config_.activation)),
         detail::concat("D=", theirs.num_variables, ", K=", theirs.num_values, ", hidden ", theirs.hidden, ", ",
                        theirs.num_layers, " layers, ", to_string(theirs.activation)));
+    packing_.invalidate();
     parameters_.head(head_.offset()) = other.parameters().head(head_.offset());
   }
 
@@ -153,7 +172,10 @@ class ResidualMLP {
   MatmulPrecision matmul_precision() const { return precision_; }
 
   /// Sets the head's weights and bias to zero: the network then outputs 0 for every input.
-  void set_head_to_zero() { parameters_.segment(head_.offset(), head_.num_parameters()).setZero(); }
+  void set_head_to_zero() {
+    packing_.invalidate();
+    parameters_.segment(head_.offset(), head_.num_parameters()).setZero();
+  }
 
   const OneHotInput<Scalar>& input_layer() const { return input_; }
   const std::vector<Linear<Scalar>>& residual_blocks() const { return blocks_; }
@@ -177,7 +199,8 @@ class ResidualMLP {
     validate_codes(codes, config_.num_variables, config_.num_values, "mam::ResidualMLP::forward");
     context.codes = codes;
     input_.forward(parameters_, context.codes, pre_input(context));
-    context.packed_layers = 0;  // a new pass packs the weights as they are now
+    context.packed.reset();  // a new pass takes the weights as they are now
+    if (precision_ == MatmulPrecision::bfloat16) context.packed = packing_.get(*this);
     context.head_by_rows.resize(0, 0);
     compute_layers(context, with_head);
   }
@@ -287,8 +310,10 @@ class ResidualMLP {
                 Vector<Scalar>& gradient, Matrix<Scalar>* input_gradient = nullptr) const {
     const char* function = "mam::ResidualMLP::backward";
     require_backward_shapes(function, context, d_output.rows() == config_.output_size, d_output, gradient);
+    take_packing_if_missing(context);
     if (precision_ == MatmulPrecision::bfloat16)
-      backward_linear_bf16(context, head_, context.hidden.back(), d_output, gradient, context.grad_hidden, false);
+      backward_linear_bf16(context, blocks_.size(), head_, context.hidden.back(), d_output, gradient,
+                           context.grad_hidden, false);
     else
       head_.backward(parameters_, context.hidden.back(), d_output, gradient, &context.grad_hidden);
     backward_trunk(context, gradient, input_gradient);
@@ -304,6 +329,7 @@ class ResidualMLP {
     const Index count = d_rows.rows();
     require_backward_shapes(function, context, static_cast<Index>(first_rows.size()) == d_rows.cols(), d_rows,
                             gradient);
+    take_packing_if_missing(context);
     const Index batch = context.batch_size();
     const auto& last = context.hidden.back();
     auto weight = head_.weight(parameters_);
@@ -368,7 +394,8 @@ class ResidualMLP {
         const auto& below = context.hidden[static_cast<std::size_t>(l - 1)];
         activation_backward(act, context.pre[static_cast<std::size_t>(l)], grad_hidden, grad_pre);
         if (precision_ == MatmulPrecision::bfloat16) {
-          backward_linear_bf16(context, block, below, grad_pre, gradient, grad_hidden, true);
+          backward_linear_bf16(context, static_cast<std::size_t>(l - 1), block, below, grad_pre, gradient,
+                               grad_hidden, true);
           continue;
         }
         block.weight(gradient).noalias() += grad_pre * below.transpose();
@@ -385,7 +412,7 @@ class ResidualMLP {
   // Every layer above the input layer (recompute() without its walk bookkeeping).
   void compute_layers(Context& context, bool with_head) const {
     const bool bf16 = precision_ == MatmulPrecision::bfloat16;
-    if (bf16 && context.packed_layers < blocks_.size()) pack_weights(context, blocks_.size());
+    take_packing_if_missing(context);
     const Index layers = config_.num_layers;
     context.hidden.resize(static_cast<std::size_t>(layers));
     visit_activation(config_.activation, [&](auto act) {
@@ -404,45 +431,79 @@ class ResidualMLP {
     });
     if (!with_head) return;
     if (!bf16) return head_.forward(parameters_, context.hidden.back(), context.output);
-    if (context.packed_layers <= blocks_.size()) pack_weights(context, blocks_.size() + 1);  // the head, once
     multiply_packed(context, blocks_.size(), context.hidden.back(), context.output);
     context.output.colwise() += head_.bias(parameters_);
   }
 
-  // Packs the weights of layers packed_layers .. count-1 (blocks, then the head), reusing
-  // the buffers of earlier passes.
-  void pack_weights(Context& context, std::size_t count) const {
-    if constexpr (std::is_same<Scalar, float>::value) {
-      if (context.packed.size() < count) context.packed.resize(count);
-      for (std::size_t l = context.packed_layers; l < count; ++l) {
-        const Linear<Scalar>& layer = l < blocks_.size() ? blocks_[l] : head_;
-        context.packed[l].pack(layer.weight(parameters_));
-      }
-      context.packed_layers = count;
-    }
+  // A pass started in float32 precision and continued in bfloat16 takes the current packing.
+  void take_packing_if_missing(Context& context) const {
+    if (precision_ == MatmulPrecision::bfloat16 && !context.packed) context.packed = packing_.get(*this);
   }
+
+  // The weights of every block and the head, packed for bfloat16 products.
+  std::shared_ptr<const PackedWeights> pack_weights() const {
+    auto packed = std::make_shared<PackedWeights>();
+    if constexpr (std::is_same<Scalar, float>::value) {
+      const std::size_t count = blocks_.size() + 1;
+      packed->weights.resize(count);
+      packed->transposed.resize(count);
+      for (std::size_t l = 0; l < count; ++l) {
+        const Linear<Scalar>& layer = l < blocks_.size() ? blocks_[l] : head_;
+        packed->weights[l].pack(layer.weight(parameters_));
+        packed->transposed[l].pack(layer.weight(parameters_), true);
+      }
+    }
+    return packed;
+  }
+
+  // The packing of the current parameters, made at the first pass that needs it and dropped
+  // by every mutable access to them. A copied network packs afresh. The mutex makes
+  // concurrent passes (const calls) on one network safe.
+  class PackingCache {
+   public:
+    PackingCache() = default;
+    PackingCache(const PackingCache&) {}
+    PackingCache& operator=(const PackingCache&) {
+      invalidate();
+      return *this;
+    }
+
+    std::shared_ptr<const PackedWeights> get(const ResidualMLP& network) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!current_) current_ = network.pack_weights();
+      return current_;
+    }
+    void invalidate() {
+      std::lock_guard<std::mutex> lock(mutex_);
+      current_.reset();
+    }
+
+   private:
+    std::mutex mutex_;
+    std::shared_ptr<const PackedWeights> current_;
+  };
 
   // dL/dW += dy x^T and dL/db += sum of dy over the batch; dx = W^T dy, or dx += W^T dy
   // with `add_to_dx` (the skip connection's share is already in dx). Both products in bf16.
-  void backward_linear_bf16(Context& context, const Linear<Scalar>& layer, const Matrix<Scalar>& x,
-                            const Eigen::Ref<const Matrix<Scalar>>& dy, Vector<Scalar>& gradient, Matrix<Scalar>& dx,
-                            bool add_to_dx) const {
+  void backward_linear_bf16(Context& context, std::size_t index, const Linear<Scalar>& layer,
+                            const Matrix<Scalar>& x, const Eigen::Ref<const Matrix<Scalar>>& dy,
+                            Vector<Scalar>& gradient, Matrix<Scalar>& dx, bool add_to_dx) const {
     if constexpr (std::is_same<Scalar, float>::value) {
       context.packed_backward.pack(dy);
       context.operand.assign_transposed(x);
       multiply_add_bf16(context.packed_backward, context.operand, layer.weight(gradient));
       layer.bias(gradient) += dy.rowwise().sum();
-      context.packed_backward.pack(layer.weight(parameters_), true);
+      const Bf16PackedMatrix& transposed = context.packed->transposed[index];
       context.operand.assign(dy);
       if (add_to_dx)
-        multiply_add_bf16(context.packed_backward, context.operand, dx);
+        multiply_add_bf16(transposed, context.operand, dx);
       else
-        multiply_bf16(context.packed_backward, context.operand, dx);
+        multiply_bf16(transposed, context.operand, dx);
     }
   }
 
   void multiply_packed(Context& context, std::size_t layer, const Matrix<Scalar>& x, Matrix<Scalar>& y) const {
-    if constexpr (std::is_same<Scalar, float>::value) multiply_bf16(context.packed[layer], x, y, context.operand);
+    if constexpr (std::is_same<Scalar, float>::value) multiply_bf16(context.packed->weights[layer], x, y, context.operand);
   }
 
   Matrix<Scalar>& pre_input(Context& context) const {
@@ -507,6 +568,7 @@ class ResidualMLP {
   Linear<Scalar> head_{};
   Vector<Scalar> parameters_;
   MatmulPrecision precision_ = MatmulPrecision::float32;
+  mutable PackingCache packing_;
 };
 
 }  // namespace mam
