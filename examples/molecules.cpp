@@ -66,7 +66,9 @@ struct Options {
   ex::MarginalStageOptions stage2;  // MLE stage 2
   // Energy-based.
   double target = -4.0, tau = 0.1, tau_start = 0.0, invalid_distance = 20.0, alpha = 1.0;
+  double distance_cap = 0.0;  // training: logP distances beyond it count as it (0 = off)
   long pretrain_steps = 0, energy_steps = 0, refresh_every = 0;
+  bool reinforce_conditional = false;  // REINFORCE the sampler (conditional net) too
   double minutes = 25.0;  // energy training time budget when --energy-steps is 0
   // Evaluation.
   long samples = 1000, conditional_samples = 64;
@@ -296,22 +298,36 @@ void pick_for_grid(const std::vector<chem::Properties>& properties, std::size_t 
 /// large finite penalty for an empty or invalid one: the value of a logP `invalid_distance`
 /// away from the target (so it stays the worst score while tau is annealed). Also keeps what
 /// it saw in the last batch (the trainer's buffer), for the log.
+/// Training may cap the distance (`distance_cap` > 0): every molecule farther than the cap
+/// (and every invalid one) then scores as one at the cap. That bounds the REINFORCE weights of
+/// far-off samples, which otherwise swamp the rare good ones, and changes the normalized target
+/// by little: the strings it raises number at most K^L, each to exp(-cap^2 / tau), against the
+/// K^(L - n) strings of the family of a molecule spelled with n symbols (see the README).
 class LogPTarget {
  public:
   LogPTarget(const mam::Vocabulary& vocabulary, const Representation& representation, double target, double tau,
-             double invalid_distance)
+             double invalid_distance, double distance_cap)
       : vocabulary_(vocabulary),
         representation_(representation),
         target_(target),
         tau_(tau),
-        invalid_distance_(invalid_distance) {}
+        invalid_distance_(invalid_distance),
+        distance_cap_(distance_cap) {}
 
   void set_tau(double tau) { tau_ = tau; }
   double tau() const { return tau_; }
   double target() const { return target_; }
 
+  /// The target itself (for evaluation).
   double log_f(const chem::Properties& p) const {
     const double distance = p.valid ? p.log_p - target_ : invalid_distance_;
+    return -distance * distance / tau_;
+  }
+
+  /// What training sees: log f with the distance capped.
+  double training_log_f(const chem::Properties& p) const {
+    if (distance_cap_ <= 0.0) return log_f(p);
+    const double distance = p.valid ? std::min(std::abs(p.log_p - target_), distance_cap_) : distance_cap_;
     return -distance * distance / tau_;
   }
 
@@ -321,7 +337,7 @@ class LogPTarget {
     long within = 0, valid = 0;
     double log_p_sum = 0.0;
     for (std::size_t c = 0; c < properties.size(); ++c) {
-      values[static_cast<mam::Index>(c)] = log_f(properties[c]);
+      values[static_cast<mam::Index>(c)] = training_log_f(properties[c]);
       if (!properties[c].valid) continue;
       ++valid;
       log_p_sum += properties[c].log_p;
@@ -338,7 +354,7 @@ class LogPTarget {
  private:
   const mam::Vocabulary& vocabulary_;
   const Representation& representation_;
-  double target_, tau_, invalid_distance_;
+  double target_, tau_, invalid_distance_, distance_cap_;
   double last_within_ = std::nan(""), last_mean_log_p_ = std::nan("");
 };
 
@@ -479,9 +495,16 @@ int main(int argc, char** argv) {
   app.add_option("--invalid-distance", o.invalid_distance,
                  "energy mode: an invalid or empty molecule scores as a logP this far from the target")
       ->check(CLI::PositiveNumber);
+  app.add_option("--distance-cap", o.distance_cap,
+                 "energy mode, training only: a molecule farther than this from the target (or invalid) scores as one "
+                 "at this distance, which bounds the REINFORCE weights of far-off samples (0 = off)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--alpha", o.alpha, "energy mode: weight of self-consistency")->check(CLI::NonNegativeNumber);
   app.add_option("--refresh-every", o.refresh_every, "energy mode: fresh ancestral buffer every n steps (0 = never)")
       ->check(CLI::NonNegativeNumber);
+  app.add_flag("--reinforce-conditional", o.reinforce_conditional,
+               "energy mode: the KL's REINFORCE weights also train the conditional net (the sampler) directly, through "
+               "D log p(x_p | x_<d) at self-consistency's random order and step, not only through self-consistency");
   app.add_option("--pretrain-steps", o.pretrain_steps, "energy mode: stage-1 MLE steps on the data before the energy")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--energy-steps", o.energy_steps, "energy mode: training steps in total (0: --minutes)")
@@ -541,7 +564,7 @@ int main(int argc, char** argv) {
     ex::set_matmul_precision(model, o.matmul);
     TrainingLog log;
     bool finished = true;
-    LogPTarget target(data.vocabulary, representation, o.target, o.tau, o.invalid_distance);
+    LogPTarget target(data.vocabulary, representation, o.target, o.tau, o.invalid_distance, o.distance_cap);
     long energy_steps_done = 0, stage1_steps_done = 0, stage2_steps_done = 0;
     double tau_now = o.tau;
 
@@ -581,6 +604,7 @@ int main(int argc, char** argv) {
         options.alpha = o.alpha;
         options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, d);
         options.refresh_every = o.refresh_every;
+        options.reinforce_conditional = o.reinforce_conditional;
         auto log_f = [&target](const mam::CodeMatrix& x) { return target(x); };
         mam::EnergyTrainer<Model, decltype(log_f)> trainer(model, log_f, options, o.seed + 3);
         if (pretrain_done) trainer.load(energy_checkpoint);
