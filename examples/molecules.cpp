@@ -66,10 +66,9 @@ struct Options {
   ex::MarginalStageOptions stage2;  // MLE stage 2
   // Energy-based.
   double target = -4.0, tau = 0.1, tau_start = 0.0, invalid_distance = 20.0, alpha = 1.0;
-  double distance_cap = 0.0;  // training: logP distances beyond it count as it (0 = off)
   long pretrain_steps = 0, energy_steps = 0, refresh_every = 0;
   bool reinforce_conditional = false;  // REINFORCE the sampler (conditional net) too
-  double minutes = 25.0;  // energy training time budget when --energy-steps is 0
+  double minutes = 28.0;  // energy training time budget when --energy-steps is 0
   // Evaluation.
   long samples = 1000, conditional_samples = 64;
   int mask_from = 4, mask_to = 20;
@@ -298,36 +297,22 @@ void pick_for_grid(const std::vector<chem::Properties>& properties, std::size_t 
 /// large finite penalty for an empty or invalid one: the value of a logP `invalid_distance`
 /// away from the target (so it stays the worst score while tau is annealed). Also keeps what
 /// it saw in the last batch (the trainer's buffer), for the log.
-/// Training may cap the distance (`distance_cap` > 0): every molecule farther than the cap
-/// (and every invalid one) then scores as one at the cap. That bounds the REINFORCE weights of
-/// far-off samples, which otherwise swamp the rare good ones, and changes the normalized target
-/// by little: the strings it raises number at most K^L, each to exp(-cap^2 / tau), against the
-/// K^(L - n) strings of the family of a molecule spelled with n symbols (see the README).
 class LogPTarget {
  public:
   LogPTarget(const mam::Vocabulary& vocabulary, const Representation& representation, double target, double tau,
-             double invalid_distance, double distance_cap)
+             double invalid_distance)
       : vocabulary_(vocabulary),
         representation_(representation),
         target_(target),
         tau_(tau),
-        invalid_distance_(invalid_distance),
-        distance_cap_(distance_cap) {}
+        invalid_distance_(invalid_distance) {}
 
   void set_tau(double tau) { tau_ = tau; }
   double tau() const { return tau_; }
   double target() const { return target_; }
 
-  /// The target itself (for evaluation).
   double log_f(const chem::Properties& p) const {
     const double distance = p.valid ? p.log_p - target_ : invalid_distance_;
-    return -distance * distance / tau_;
-  }
-
-  /// What training sees: log f with the distance capped.
-  double training_log_f(const chem::Properties& p) const {
-    if (distance_cap_ <= 0.0) return log_f(p);
-    const double distance = p.valid ? std::min(std::abs(p.log_p - target_), distance_cap_) : distance_cap_;
     return -distance * distance / tau_;
   }
 
@@ -337,7 +322,7 @@ class LogPTarget {
     long within = 0, valid = 0;
     double log_p_sum = 0.0;
     for (std::size_t c = 0; c < properties.size(); ++c) {
-      values[static_cast<mam::Index>(c)] = training_log_f(properties[c]);
+      values[static_cast<mam::Index>(c)] = log_f(properties[c]);
       if (!properties[c].valid) continue;
       ++valid;
       log_p_sum += properties[c].log_p;
@@ -354,7 +339,7 @@ class LogPTarget {
  private:
   const mam::Vocabulary& vocabulary_;
   const Representation& representation_;
-  double target_, tau_, invalid_distance_, distance_cap_;
+  double target_, tau_, invalid_distance_;
   double last_within_ = std::nan(""), last_mean_log_p_ = std::nan("");
 };
 
@@ -423,6 +408,20 @@ bool run_stage(Trainer& trainer, const Stage& stage, const Options& o, TrainingL
   return !ex::interrupted();
 }
 
+/// --mode energy has its own defaults for the options it shares with MLE (a smaller, faster
+/// network and a larger learning rate: the target is reached by many cheap steps, not a big
+/// model) and starts tau low (see the README's molecule section for the runs behind them).
+/// Options given on the command line win.
+void apply_energy_defaults(const CLI::App& app, Options& o) {
+  auto unset = [&app](const char* name) { return app.count(name) == 0; };
+  if (unset("--hidden")) o.hidden = 256;
+  if (unset("--layers")) o.layers = 3;
+  if (unset("--batch")) o.batch = 128;
+  if (unset("--lr")) o.learning_rate = 3e-3;
+  if (unset("--final-lr")) o.final_lr_fraction = 0.1;
+  if (unset("--tau-start")) o.tau_start = 0.01;
+}
+
 auto no_schedule = [](double) {};
 auto no_extra = [](const mam::StepReport&) { return std::make_tuple(std::nan(""), std::nan(""), std::nan("")); };
 
@@ -463,11 +462,12 @@ int main(int argc, char** argv) {
   app.add_option("--data", o.data, "SMILES file, one molecule per line (first field)");
   app.add_option("--length", o.length, "string length L in tokens (0: 60 for SMILES, 55 for SELFIES)")
       ->check(CLI::Range(0, 512));
-  app.add_option("--hidden", o.hidden, "hidden width of both networks")->check(CLI::PositiveNumber);
-  app.add_option("--layers", o.layers, "layers of both networks")->check(CLI::PositiveNumber);
-  app.add_option("--batch", o.batch, "batch size")->check(CLI::Range(2, 1 << 16));
-  app.add_option("--lr", o.learning_rate, "Adam learning rate")->check(CLI::PositiveNumber);
-  app.add_option("--final-lr", o.final_lr_fraction, "final learning rate as a fraction of --lr (cosine decay per stage)")
+  app.add_option("--hidden", o.hidden, "hidden width of both networks (512; energy mode: 256)")->check(CLI::PositiveNumber);
+  app.add_option("--layers", o.layers, "layers of both networks (4; energy mode: 3)")->check(CLI::PositiveNumber);
+  app.add_option("--batch", o.batch, "batch size (256; energy mode: 128)")->check(CLI::Range(2, 1 << 16));
+  app.add_option("--lr", o.learning_rate, "Adam learning rate (1e-3; energy mode: 3e-3)")->check(CLI::PositiveNumber);
+  app.add_option("--final-lr", o.final_lr_fraction,
+                 "final learning rate as a fraction of --lr (cosine decay per stage; 1; energy mode: 0.1)")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--clip", o.clip, "gradient-norm clipping (0 = off)")->check(CLI::NonNegativeNumber);
   app.add_option("--stage1-steps", o.stage1_steps, "MLE stage 1 (conditionals) steps, in total")
@@ -490,16 +490,14 @@ int main(int argc, char** argv) {
                "no charged symbols");
   app.add_option("--target", o.target, "energy mode: target logP g*");
   app.add_option("--tau", o.tau, "energy mode: temperature tau of the target")->check(CLI::PositiveNumber);
-  app.add_option("--tau-start", o.tau_start, "energy mode: anneal tau geometrically from this value (0 = no annealing)")
+  app.add_option("--tau-start", o.tau_start,
+                 "energy mode: tau moves geometrically from this value to --tau over the first 80% of the run "
+                 "(0 = no annealing; default 0.01, below tau)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--invalid-distance", o.invalid_distance,
                  "energy mode: an invalid or empty molecule scores as a logP this far from the target")
       ->check(CLI::PositiveNumber);
-  app.add_option("--distance-cap", o.distance_cap,
-                 "energy mode, training only: a molecule farther than this from the target (or invalid) scores as one "
-                 "at this distance, which bounds the REINFORCE weights of far-off samples (0 = off)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--alpha", o.alpha, "energy mode: weight of self-consistency")->check(CLI::NonNegativeNumber);
+  app.add_option("--alpha", o.alpha, "energy mode: weight of self-consistency (1)")->check(CLI::NonNegativeNumber);
   app.add_option("--refresh-every", o.refresh_every, "energy mode: fresh ancestral buffer every n steps (0 = never)")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--reinforce-conditional", o.reinforce_conditional,
@@ -509,7 +507,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--energy-steps", o.energy_steps, "energy mode: training steps in total (0: --minutes)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--minutes", o.minutes, "energy mode: training time budget when --energy-steps is 0")
+  app.add_option("--minutes", o.minutes, "energy mode: training time budget when --energy-steps is 0 (28)")
       ->check(CLI::PositiveNumber);
   app.add_option("--samples", o.samples, "samples to evaluate")->check(CLI::PositiveNumber);
   app.add_option("--temperature", o.temperature, "sampling temperature")->check(CLI::PositiveNumber);
@@ -534,6 +532,7 @@ int main(int argc, char** argv) {
 
   try {
     const bool energy = o.mode == "energy";
+    if (energy) apply_energy_defaults(app, o);
     if (energy && o.strings != "selfies") {
       if (app.count("--strings") > 0) throw mam::value_error("mam_molecules: --mode energy needs --strings selfies");
       o.strings = "selfies";
@@ -564,7 +563,7 @@ int main(int argc, char** argv) {
     ex::set_matmul_precision(model, o.matmul);
     TrainingLog log;
     bool finished = true;
-    LogPTarget target(data.vocabulary, representation, o.target, o.tau, o.invalid_distance, o.distance_cap);
+    LogPTarget target(data.vocabulary, representation, o.target, o.tau, o.invalid_distance);
     long energy_steps_done = 0, stage1_steps_done = 0, stage2_steps_done = 0;
     double tau_now = o.tau;
 
@@ -608,8 +607,9 @@ int main(int argc, char** argv) {
         auto log_f = [&target](const mam::CodeMatrix& x) { return target(x); };
         mam::EnergyTrainer<Model, decltype(log_f)> trainer(model, log_f, options, o.seed + 3);
         if (pretrain_done) trainer.load(energy_checkpoint);
-        // Annealing: tau falls geometrically from --tau-start to --tau over the first 80% of
-        // the run (a broad target first, so that the samples find the target region at all).
+        // Annealing: tau moves geometrically from --tau-start to --tau over the first 80% of
+        // the run. From above: a broad target first; from below (the default): logP counts
+        // more than string entropy while the samples first concentrate.
         auto schedule = [&](double fraction) {
           if (o.tau_start > 0.0) {
             const double t = std::min(1.0, fraction / 0.8);
@@ -737,6 +737,8 @@ int main(int argc, char** argv) {
       json.add("samples", metrics.count).add("within_0.5", within_fraction).add("logp_mean", metrics.log_p_mean);
       json.add("logp_std", metrics.log_p_std).add("valid", metrics.valid_fraction).add("unique", metrics.unique_fraction);
       json.add("mean_log_ratio_marginal", ratio_marginal).add("mean_log_ratio_chain", ratio_chain);
+      json.add("alpha", o.alpha).add("tau_start", o.tau_start);
+      json.add("reinforce_conditional", static_cast<int>(o.reinforce_conditional));
       json.add("pretrain_steps", o.pretrain_steps).add("steps", energy_steps_done);
       json.add("train_seconds", log.seconds).add("seed", static_cast<long>(o.seed));
       std::printf("%s\n", json.str().c_str());
