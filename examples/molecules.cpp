@@ -67,7 +67,8 @@ struct Options {
   // Energy-based.
   double target = -4.0, tau = 0.1, tau_start = 0.0, invalid_distance = 20.0, alpha = 1.0;
   long pretrain_steps = 0, energy_steps = 0, refresh_every = 0;
-  double minutes = 25.0;  // energy training time budget when --energy-steps is 0
+  bool reinforce_conditional = false;  // REINFORCE the sampler (conditional net) too
+  double minutes = 28.0;  // energy training time budget when --energy-steps is 0
   // Evaluation.
   long samples = 1000, conditional_samples = 64;
   int mask_from = 4, mask_to = 20;
@@ -407,6 +408,20 @@ bool run_stage(Trainer& trainer, const Stage& stage, const Options& o, TrainingL
   return !ex::interrupted();
 }
 
+/// --mode energy has its own defaults for the options it shares with MLE (a smaller, faster
+/// network and a larger learning rate: the target is reached by many cheap steps, not a big
+/// model) and starts tau low (see the README's molecule section for the runs behind them).
+/// Options given on the command line win.
+void apply_energy_defaults(const CLI::App& app, Options& o) {
+  auto unset = [&app](const char* name) { return app.count(name) == 0; };
+  if (unset("--hidden")) o.hidden = 256;
+  if (unset("--layers")) o.layers = 3;
+  if (unset("--batch")) o.batch = 128;
+  if (unset("--lr")) o.learning_rate = 3e-3;
+  if (unset("--final-lr")) o.final_lr_fraction = 0.1;
+  if (unset("--tau-start")) o.tau_start = 0.01;
+}
+
 auto no_schedule = [](double) {};
 auto no_extra = [](const mam::StepReport&) { return std::make_tuple(std::nan(""), std::nan(""), std::nan("")); };
 
@@ -447,11 +462,12 @@ int main(int argc, char** argv) {
   app.add_option("--data", o.data, "SMILES file, one molecule per line (first field)");
   app.add_option("--length", o.length, "string length L in tokens (0: 60 for SMILES, 55 for SELFIES)")
       ->check(CLI::Range(0, 512));
-  app.add_option("--hidden", o.hidden, "hidden width of both networks")->check(CLI::PositiveNumber);
-  app.add_option("--layers", o.layers, "layers of both networks")->check(CLI::PositiveNumber);
-  app.add_option("--batch", o.batch, "batch size")->check(CLI::Range(2, 1 << 16));
-  app.add_option("--lr", o.learning_rate, "Adam learning rate")->check(CLI::PositiveNumber);
-  app.add_option("--final-lr", o.final_lr_fraction, "final learning rate as a fraction of --lr (cosine decay per stage)")
+  app.add_option("--hidden", o.hidden, "hidden width of both networks (512; energy mode: 256)")->check(CLI::PositiveNumber);
+  app.add_option("--layers", o.layers, "layers of both networks (4; energy mode: 3)")->check(CLI::PositiveNumber);
+  app.add_option("--batch", o.batch, "batch size (256; energy mode: 128)")->check(CLI::Range(2, 1 << 16));
+  app.add_option("--lr", o.learning_rate, "Adam learning rate (1e-3; energy mode: 3e-3)")->check(CLI::PositiveNumber);
+  app.add_option("--final-lr", o.final_lr_fraction,
+                 "final learning rate as a fraction of --lr (cosine decay per stage; 1; energy mode: 0.1)")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--clip", o.clip, "gradient-norm clipping (0 = off)")->check(CLI::NonNegativeNumber);
   app.add_option("--stage1-steps", o.stage1_steps, "MLE stage 1 (conditionals) steps, in total")
@@ -474,19 +490,24 @@ int main(int argc, char** argv) {
                "no charged symbols");
   app.add_option("--target", o.target, "energy mode: target logP g*");
   app.add_option("--tau", o.tau, "energy mode: temperature tau of the target")->check(CLI::PositiveNumber);
-  app.add_option("--tau-start", o.tau_start, "energy mode: anneal tau geometrically from this value (0 = no annealing)")
+  app.add_option("--tau-start", o.tau_start,
+                 "energy mode: tau moves geometrically from this value to --tau over the first 80% of the run "
+                 "(0 = no annealing; default 0.01, below tau)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--invalid-distance", o.invalid_distance,
                  "energy mode: an invalid or empty molecule scores as a logP this far from the target")
       ->check(CLI::PositiveNumber);
-  app.add_option("--alpha", o.alpha, "energy mode: weight of self-consistency")->check(CLI::NonNegativeNumber);
+  app.add_option("--alpha", o.alpha, "energy mode: weight of self-consistency (1)")->check(CLI::NonNegativeNumber);
   app.add_option("--refresh-every", o.refresh_every, "energy mode: fresh ancestral buffer every n steps (0 = never)")
       ->check(CLI::NonNegativeNumber);
+  app.add_flag("--reinforce-conditional", o.reinforce_conditional,
+               "energy mode: the KL's REINFORCE weights also train the conditional net (the sampler) directly, through "
+               "D log p(x_p | x_<d) at self-consistency's random order and step, not only through self-consistency");
   app.add_option("--pretrain-steps", o.pretrain_steps, "energy mode: stage-1 MLE steps on the data before the energy")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--energy-steps", o.energy_steps, "energy mode: training steps in total (0: --minutes)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--minutes", o.minutes, "energy mode: training time budget when --energy-steps is 0")
+  app.add_option("--minutes", o.minutes, "energy mode: training time budget when --energy-steps is 0 (28)")
       ->check(CLI::PositiveNumber);
   app.add_option("--samples", o.samples, "samples to evaluate")->check(CLI::PositiveNumber);
   app.add_option("--temperature", o.temperature, "sampling temperature")->check(CLI::PositiveNumber);
@@ -511,6 +532,7 @@ int main(int argc, char** argv) {
 
   try {
     const bool energy = o.mode == "energy";
+    if (energy) apply_energy_defaults(app, o);
     if (energy && o.strings != "selfies") {
       if (app.count("--strings") > 0) throw mam::value_error("mam_molecules: --mode energy needs --strings selfies");
       o.strings = "selfies";
@@ -581,11 +603,13 @@ int main(int argc, char** argv) {
         options.alpha = o.alpha;
         options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, d);
         options.refresh_every = o.refresh_every;
+        options.reinforce_conditional = o.reinforce_conditional;
         auto log_f = [&target](const mam::CodeMatrix& x) { return target(x); };
         mam::EnergyTrainer<Model, decltype(log_f)> trainer(model, log_f, options, o.seed + 3);
         if (pretrain_done) trainer.load(energy_checkpoint);
-        // Annealing: tau falls geometrically from --tau-start to --tau over the first 80% of
-        // the run (a broad target first, so that the samples find the target region at all).
+        // Annealing: tau moves geometrically from --tau-start to --tau over the first 80% of
+        // the run. From above: a broad target first; from below (the default): logP counts
+        // more than string entropy while the samples first concentrate.
         auto schedule = [&](double fraction) {
           if (o.tau_start > 0.0) {
             const double t = std::min(1.0, fraction / 0.8);
@@ -713,6 +737,8 @@ int main(int argc, char** argv) {
       json.add("samples", metrics.count).add("within_0.5", within_fraction).add("logp_mean", metrics.log_p_mean);
       json.add("logp_std", metrics.log_p_std).add("valid", metrics.valid_fraction).add("unique", metrics.unique_fraction);
       json.add("mean_log_ratio_marginal", ratio_marginal).add("mean_log_ratio_chain", ratio_chain);
+      json.add("alpha", o.alpha).add("tau_start", o.tau_start);
+      json.add("reinforce_conditional", static_cast<int>(o.reinforce_conditional));
       json.add("pretrain_steps", o.pretrain_steps).add("steps", energy_steps_done);
       json.add("train_seconds", log.seconds).add("seed", static_cast<long>(o.seed));
       std::printf("%s\n", json.str().c_str());

@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include <mam/core/error.hpp>
 #include <mam/core/rng.hpp>
@@ -419,6 +420,73 @@ TEST_CASE("energy_loss (KL): REINFORCE gradient with constant standardized weigh
   const Vector<double> numeric_reported =
       numerical_gradient(reported, model.marginal().parameters());
   CHECK(mam::test::max_relative_error(gradient.marginal, numeric_reported, fd_floor) > 1e-3);
+}
+
+TEST_CASE("energy_loss (KL, reinforce_conditional): the conditionals also get mean(r D log p(x_p | x_<d)) at "
+          "self-consistency's draws",
+          "[loss]") {
+  const mam::Activation activation = GENERATE(mam::Activation::gelu, mam::Activation::silu);
+  INFO("activation " << mam::to_string(activation));
+  Model model = make_model(109, activation, 0.3);
+  Rng data_rng(15);
+  const Index n = 8;
+  const CodeMatrix samples = random_complete(n, data_rng);
+  const std::uint64_t seed = 909;
+  const double alpha = 0.8;
+
+  Gradient gradient = Gradient::zeros_like(model), plain = Gradient::zeros_like(model);
+  Rng rng(seed), plain_rng(seed);
+  const mam::EnergyValue value = mam::energy_loss(model, samples, log_target, rng, gradient,
+                                                  mam::EnergyObjective::kl, alpha, static_cast<mam::Workspace<Model>*>(nullptr), true);
+  const mam::EnergyValue without =
+      mam::energy_loss(model, samples, log_target, plain_rng, plain, mam::EnergyObjective::kl, alpha);
+
+  const Vector<double> delta = model.marginal_outputs(samples) - log_target(samples);
+  const double mean = delta.mean();
+  const double stddev = std::sqrt((delta.array() - mean).square().sum() / static_cast<double>(n - 1));
+  const Vector<double> r0 =
+      (delta.array() - mean) / (stddev + static_cast<double>(std::numeric_limits<float>::epsilon()));
+  // Self-consistency's draws replayed: per sample a random order and a step d; x_p at p =
+  // sigma(d) is predicted from the d positions before it.
+  Rng draws(seed);
+  CodeMatrix context = CodeMatrix::Constant(D, n, mam::unknown);
+  std::vector<Index> position(static_cast<std::size_t>(n));
+  for (Index c = 0; c < n; ++c) {
+    const std::vector<Index> order = draws.permutation(D);
+    const auto step = static_cast<Index>(draws.uniform_int(static_cast<std::uint64_t>(D)));
+    for (Index j = 0; j < step; ++j) context(order[static_cast<std::size_t>(j)], c) = samples(order[static_cast<std::size_t>(j)], c);
+    position[static_cast<std::size_t>(c)] = order[static_cast<std::size_t>(step)];
+  }
+  auto conditional_term = [&] {
+    const mam::Matrix<double> log_probs = model.conditional_log_probs(context);
+    double sum = 0.0;
+    for (Index c = 0; c < n; ++c) {
+      const Index p = position[static_cast<std::size_t>(c)];
+      sum += r0[c] * static_cast<double>(D) * log_probs(p * K + samples(p, c), c);
+    }
+    return sum / static_cast<double>(n);
+  };
+  CHECK(std::abs(conditional_term()) > 1e-2);  // the term is not vacuous
+  CHECK(value.objective == Approx(without.objective + conditional_term()).epsilon(1e-12));
+  CHECK(value.consistency.loss == without.consistency.loss);
+  CHECK(value.mean_log_ratio == without.mean_log_ratio);
+  CHECK((gradient.marginal - plain.marginal).cwiseAbs().maxCoeff() == 0.0);  // the marginal part is unchanged
+
+  mam::SelfConsistencyOptions sc_options;
+  sc_options.train_conditional = true;
+  sc_options.weight = alpha;
+  auto surrogate = [&] {
+    Rng sc_rng(seed);
+    Gradient scratch = Gradient::zeros_like(model);
+    return mam::self_consistency_loss(model, samples, sc_rng, scratch, sc_options).loss + conditional_term();
+  };
+  const Vector<double> numeric = numerical_gradient(surrogate, model.conditional().parameters());
+  CHECK(mam::test::max_relative_error(gradient.conditional, numeric, fd_floor) <= fd_tolerance);
+  CHECK(entries_above_floor(gradient.conditional - plain.conditional) > 20);
+
+  CHECK_THROWS_AS(mam::energy_loss(model, samples, log_target, rng, gradient, mam::EnergyObjective::matching, alpha,
+                                   static_cast<mam::Workspace<Model>*>(nullptr), true),
+                  mam::value_error);
 }
 
 TEST_CASE("energy_loss: a bad log f is reported, not trained on", "[loss]") {

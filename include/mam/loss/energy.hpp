@@ -6,6 +6,11 @@
 //   delta = f_theta(x) - log f(x) (no gradient), r = (delta - mean) / (std + eps),
 //   loss = mean(r * f_theta(x)) + alpha * self-consistency(x),
 // one marginal pass where an autoregressive model needs D conditional passes.
+// Optionally (`reinforce_conditional`) the same weights also train the sampler directly:
+//   + mean(r * D * log p_phi(x_p | x_sigma(<d))), the random order sigma and step d being
+// those self-consistency draws for the sample, so D log p_phi(...) is an unbiased estimate of
+// log p_sigma(x) averaged over orders (the reference's `logp_mc`); otherwise the conditionals
+// learn the target only through self-consistency.
 // Matching objective: loss = mean((f_theta(x) - log f(x))^2) + alpha * self-consistency(x)
 // with log_z learned through the anchor: f(all ?) -> log_z then estimates log Z.
 // Self-consistency here trains both networks. All marginal inputs share one pass.
@@ -26,7 +31,7 @@ enum class EnergyObjective { kl, matching };
 
 struct EnergyValue {
   double loss = 0.0;               ///< the objective term + alpha * self-consistency
-  double objective = 0.0;          ///< KL surrogate mean(r * f) or matching mean squared error
+  double objective = 0.0;          ///< KL surrogate mean(r * f) (+ its conditional term) or matching mean squared error
   SelfConsistencyValue consistency;
   double mean_log_ratio = 0.0;     ///< mean over samples of log p_theta(x) - log f(x)
 };
@@ -48,15 +53,19 @@ Vector<double> evaluate_log_target(LogTarget&& log_f, const Eigen::Ref<const Cod
 
 /// The energy-based loss of `samples` (complete, from the model: a censor-and-resample
 /// buffer or ancestral samples). Adds gradients for both networks, and for log_z with the
-/// matching objective, into `gradient`.
+/// matching objective, into `gradient`. `reinforce_conditional` (KL only) adds the REINFORCE
+/// term of the conditional net (see the top of this file).
 template <class Model, class Scalar, class LogTarget>
 EnergyValue energy_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& samples, LogTarget&& log_f,
                         Rng& rng, ModelGradient<Scalar>& gradient, EnergyObjective objective = EnergyObjective::kl,
-                        double alpha = 1.0, Workspace<Model>* workspace = nullptr) {
+                        double alpha = 1.0, Workspace<Model>* workspace = nullptr,
+                        bool reinforce_conditional = false) {
   const char* function = "mam::energy_loss";
   detail::require<value_error>(alpha >= 0.0 && std::isfinite(alpha), function, "alpha >= 0", alpha);
   detail::require<shape_error>(samples.cols() >= 2, function, "at least 2 samples (a batch baseline)",
                                samples.cols());
+  detail::require<value_error>(!reinforce_conditional || objective == EnergyObjective::kl, function,
+                               "reinforce_conditional only with the KL objective", "the matching objective");
   const Vector<double> target = evaluate_log_target(log_f, samples);
   const auto n = static_cast<double>(samples.cols());
 
@@ -65,7 +74,8 @@ EnergyValue energy_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& 
   options.train_conditional = true;
   options.train_log_z = objective == EnergyObjective::matching;
   options.weight = alpha;
-  auto objective_term = [&](const Vector<double>& f, Vector<double>& d_f) {
+  const auto d = static_cast<double>(model.num_variables());
+  auto objective_term = [&](const Vector<double>& f, Vector<double>& d_f, Vector<double>& d_log_conditional) {
     const Vector<double> delta = f - target;
     value.mean_log_ratio = delta.mean();  // normalized below, once f(all ?) is known
     if (objective == EnergyObjective::matching) {
@@ -77,6 +87,7 @@ EnergyValue energy_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& 
     const double eps = std::numeric_limits<float>::epsilon();  // as the reference
     const Vector<double> r = (delta.array() - mean) / (stddev + eps);
     d_f = r / n;  // r is a constant weight (REINFORCE): no gradient through it
+    if (reinforce_conditional) d_log_conditional = d * r / n;  // the same samples are self-consistency's x
     return r.dot(f) / n;
   };
   const auto [consistency, objective_value] =

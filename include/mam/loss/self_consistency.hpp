@@ -35,9 +35,13 @@ struct SelfConsistencyValue {
 namespace detail {
 
 /// Self-consistency of `x` plus, in the same marginal pass, extra complete inputs whose
-/// outputs f(extra) the caller turns into its own loss: `extra_loss(f_extra, d_f_extra)`
-/// must return its loss value and fill d_f_extra (dL/df per extra column). The energy-based
-/// objectives use it to get f(samples) from the same GEMMs.
+/// outputs f(extra) the caller turns into its own loss: `extra_loss(f_extra, d_f_extra,
+/// d_log_conditional)` must return its loss value and fill d_f_extra (dL/df per extra
+/// column). It may also fill d_log_conditional (zeros on entry, one entry per column of x):
+/// a loss term d_log_conditional[c] * log p_phi(x_p | x_sigma(<d)) on the conditional
+/// log-probability that column c's residual uses; its value is added to the returned extra
+/// value and its gradient to the conditional net's (only with options.train_conditional).
+/// The energy-based objectives use it to get f(samples) from the same GEMMs.
 template <class Model, class Scalar, class ExtraLoss>
 std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model,
                                                               const Eigen::Ref<const CodeMatrix>& x, Rng& rng,
@@ -79,6 +83,18 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
   conditional.forward(inputs.leftCols(batch), conditional_pass, false);
   const auto& f = marginal_pass.output;
 
+  // The caller's loss first: it may weight the conditional log-probabilities of the loop below.
+  double extra_value = 0.0;
+  Vector<double> d_extra = Vector<double>::Zero(n_extra);
+  Vector<double> d_log_conditional = Vector<double>::Zero(batch);
+  if (n_extra > 0) {
+    const Vector<double> f_extra = f.rightCols(n_extra).row(0).transpose().template cast<double>();
+    extra_value = extra_loss(f_extra, d_extra, d_log_conditional);
+  }
+  detail::require<value_error>(options.train_conditional || d_log_conditional.isZero(0.0), function,
+                               "no conditional log-probability weights without train_conditional",
+                               "nonzero weights");
+
   Matrix<Scalar> d_f = Matrix<Scalar>::Zero(1, inputs.cols());
   // dL/d logits is zero outside the K logits of each sample's target position.
   Matrix<Scalar> d_logits = Matrix<Scalar>::Zero(k, batch);
@@ -101,9 +117,10 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
     d_f(0, c) += static_cast<Scalar>(g);
     d_f(0, batch + c) -= static_cast<Scalar>(g);
     if (options.train_conditional) {
+      extra_value += d_log_conditional[c] * log_p;
       for (Index v = 0; v < k; ++v) probabilities[v] = -std::exp(static_cast<double>(logits[v]) - log_norm);
       probabilities[value] += 1.0;  // d log p / d logits = one_hot - softmax
-      d_logits.col(c) = (g * probabilities).template cast<Scalar>();
+      d_logits.col(c) = ((g + d_log_conditional[c]) * probabilities).template cast<Scalar>();
     }
   }
   SelfConsistencyValue value;
@@ -114,13 +131,7 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
   if (options.train_log_z) gradient.log_z -= w * 2.0 * value.anchor_error;
 
   if (!options.train_marginal) d_f.leftCols(2 * batch + 1).setZero();
-  double extra_value = 0.0;
-  if (n_extra > 0) {
-    const Vector<double> f_extra = f.rightCols(n_extra).row(0).transpose().template cast<double>();
-    Vector<double> d_extra = Vector<double>::Zero(n_extra);
-    extra_value = extra_loss(f_extra, d_extra);
-    d_f.rightCols(n_extra) += d_extra.transpose().template cast<Scalar>();
-  }
+  if (n_extra > 0) d_f.rightCols(n_extra) += d_extra.transpose().template cast<Scalar>();
   if (options.train_marginal || n_extra > 0) marginal.backward(marginal_pass, d_f, gradient.marginal);
   if (options.train_conditional) conditional.backward_rows(conditional_pass, logit_rows, d_logits, gradient.conditional);
   return {value, extra_value};
@@ -137,7 +148,8 @@ SelfConsistencyValue self_consistency_loss(const Model& model, const Eigen::Ref<
                                            Workspace<Model>* workspace = nullptr) {
   const CodeMatrix none(model.num_variables(), 0);
   return detail::self_consistency_with(
-             model, x, rng, gradient, options, none, [](const Vector<double>&, Vector<double>&) { return 0.0; },
+             model, x, rng, gradient, options, none,
+             [](const Vector<double>&, Vector<double>&, Vector<double>&) { return 0.0; },
              workspace)
       .first;
 }

@@ -20,6 +20,7 @@ struct EnergyTrainerOptions {
   double alpha = 1.0;         ///< weight of self-consistency
   Index gibbs_steps = 4;      ///< positions resampled per step (censor-and-resample)
   long refresh_every = 0;     ///< replace the buffer by fresh ancestral samples every n steps; 0 = never
+  bool reinforce_conditional = false;  ///< KL: REINFORCE the conditionals too (energy_loss)
 };
 
 /// `LogTarget`: callable mapping a D x batch CodeMatrix of complete samples to one log f
@@ -51,7 +52,7 @@ class EnergyTrainer {
     core_.gradient().set_zero();
     const EnergyValue value =
         energy_loss(model, buffer_, log_f_, core_.rng(), core_.gradient(), options_.objective, options_.alpha,
-                    &core_.workspace());
+                    &core_.workspace(), options_.reinforce_conditional);
     StepReport report;
     report.consistency = value.consistency.mean_squared_residual;
     report.anchor_error = value.consistency.anchor_error;
