@@ -250,11 +250,7 @@ class ResidualMLP {
           detail::concat("rows within ", config_.output_size, " outputs of a sample below ", context.batch_size()),
           detail::concat("rows ", first_row, "..", first_row + count - 1, " of sample ", sample));
     rows.resize(count);
-    if (context.head_by_rows.rows() == config_.output_size)
-      rows.noalias() = context.head_by_rows.middleRows(first_row, count) * context.hidden.back().col(sample);
-    else
-      rows.noalias() = head_.weight(parameters_).middleRows(first_row, count) * context.hidden.back().col(sample);
-    rows += head_.bias(parameters_).segment(first_row, count);
+    head_rows(context, sample, first_row, count, rows);
   }
 
   /// output_rows for every sample of the context at once, spread over threads: column c of
@@ -273,10 +269,6 @@ class ResidualMLP {
                                                config_.output_size, " outputs"),
                                 detail::concat(first_rows.size(), " first rows of ", count, " rows each"));
     rows.resize(count, batch);
-    const auto& last = context.hidden.back();
-    const bool by_rows = context.head_by_rows.rows() == config_.output_size;
-    const auto weight = head_.weight(parameters_);
-    const auto bias = head_.bias(parameters_);
 #pragma omp parallel for schedule(static) if (count * config_.hidden * batch >= detail::parallel_work_threshold)
     for (Index c = 0; c < batch; ++c) {
       const Index first = first_rows[static_cast<std::size_t>(c)];
@@ -284,11 +276,8 @@ class ResidualMLP {
         rows.col(c).setZero();
         continue;
       }
-      if (by_rows)
-        rows.col(c).noalias() = context.head_by_rows.middleRows(first, count) * last.col(c);
-      else
-        rows.col(c).noalias() = weight.middleRows(first, count) * last.col(c);
-      rows.col(c) += bias.segment(first, count);
+      auto column = rows.col(c);
+      head_rows(context, c, first, count, column);
     }
   }
 
@@ -433,6 +422,18 @@ class ResidualMLP {
     if (!bf16) return head_.forward(parameters_, context.hidden.back(), context.output);
     multiply_packed(context, blocks_.size(), context.hidden.back(), context.output);
     context.output.colwise() += head_.bias(parameters_);
+  }
+
+  // Outputs first .. first+count-1 of `sample` from the last hidden layer, into `out`
+  // (count entries); within a walk from the head's copy by rows.
+  template <class Out>
+  void head_rows(const Context& context, Index sample, Index first, Index count, Out& out) const {
+    const auto h = context.hidden.back().col(sample);
+    if (context.head_by_rows.rows() == config_.output_size)
+      out.noalias() = context.head_by_rows.middleRows(first, count) * h;
+    else
+      out.noalias() = head_.weight(parameters_).middleRows(first, count) * h;
+    out += head_.bias(parameters_).segment(first, count);
   }
 
   // A pass started in float32 precision and continued in bfloat16 takes the current packing.
