@@ -6,7 +6,7 @@
 //   mam_bench_libtorch [google benchmark flags]     the side-by-side timings and ratios
 //   mam_bench_libtorch --check                      same parameters in both: same outputs and
 //                                                   gradients? (exit status 1 if not)
-//   mam_bench_libtorch --memory=mam|mam_bf16|libtorch|libtorch_lean [--shape=cpu|ising|molecule] [--steps=N]
+//   mam_bench_libtorch --memory=mam|mam_bf16|libtorch|libtorch_lean|libtorch_bf16 [--shape=cpu|ising|molecule] [--steps=N]
 //                      [--threads=T]                peak RSS of N energy-based training steps
 #include <dlfcn.h>
 #include <sys/resource.h>
@@ -20,6 +20,7 @@
 #include <string>
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 
 #include "libtorch/reference_model.hpp"
 #include "support/mam_operations.hpp"
@@ -30,18 +31,49 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // The LibTorch side of each operation, at the same shape, seeds of its own.
 
+/// How the LibTorch side runs: as the reference does (both heads on every pass) or lean, and
+/// in float32 or in LibTorch's own mixed precision.
+struct TorchSide {
+  bool reference_passes = true;
+  bool bfloat16 = false;  ///< CPU autocast to bfloat16: linear layers on oneDNN (AMX where present)
+};
+
+/// One iteration under CPU autocast, as `with torch.autocast("cpu", dtype=torch.bfloat16)`
+/// around a training step: products in bfloat16 from float32 parameters. Leaving it clears
+/// autocast's cache of bfloat16 weight copies, which would otherwise outlive the optimizer
+/// step that changes the weights.
+class AutocastIteration {
+ public:
+  explicit AutocastIteration(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+  ~AutocastIteration() {
+    if (!enabled_) return;
+    at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  }
+  AutocastIteration(const AutocastIteration&) = delete;
+  AutocastIteration& operator=(const AutocastIteration&) = delete;
+
+ private:
+  bool enabled_;
+};
+
 torch::Tensor reference_codes(const Shape& s, std::uint64_t seed, double unknown_rate) {
   Rng rng(seed);
   return reference::to_reference(random_codes(s, rng, unknown_rate));
 }
 
-void torch_dual_forward_backward(benchmark::State& state, const Shape& s, int threads, bool reference_passes) {
+void torch_dual_forward_backward(benchmark::State& state, const Shape& s, int threads, const TorchSide& side) {
   torch::set_num_threads(threads);
   torch::manual_seed(4);
-  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, reference_passes);
+  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, side.reference_passes);
   const torch::Tensor x = reference_codes(s, 4, 0.5);
   const torch::Tensor d_marginal = torch::rand({s.batch}), d_conditional = torch::rand({s.batch, s.d * s.k});
   for (auto _ : state) {
+    const AutocastIteration autocast(side.bfloat16);
     net.marginal->zero_grad();
     net.conditional->zero_grad();
     const torch::Tensor one_hot = net.one_hot(x);
@@ -52,51 +84,64 @@ void torch_dual_forward_backward(benchmark::State& state, const Shape& s, int th
   state.SetItemsProcessed(state.iterations() * s.batch);
 }
 
-void torch_energy_training_step(benchmark::State& state, const Shape& s, int threads, bool reference_passes) {
+void torch_energy_training_step(benchmark::State& state, const Shape& s, int threads, const TorchSide& side) {
   torch::set_num_threads(threads);
   torch::manual_seed(11);
-  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, reference_passes);
+  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, side.reference_passes);
   reference::EnergyStep step(net, s.batch, AdamOptions{}.learning_rate);
-  for (auto _ : state) benchmark::DoNotOptimize(step());
+  for (auto _ : state) {
+    const AutocastIteration autocast(side.bfloat16);
+    benchmark::DoNotOptimize(step());
+  }
   state.SetItemsProcessed(state.iterations() * s.batch);
 }
 
-void torch_marginal_training_step(benchmark::State& state, const Shape& s, int threads, bool reference_passes) {
+void torch_marginal_training_step(benchmark::State& state, const Shape& s, int threads, const TorchSide& side) {
   torch::set_num_threads(threads);
   torch::manual_seed(15);
-  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, reference_passes);
+  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, side.reference_passes);
   Rng rng(15);
   reference::MarginalStep step(net, reference::to_reference(stand_in_data(s, rng)), s.batch,
                                AdamOptions{}.learning_rate);
-  for (auto _ : state) benchmark::DoNotOptimize(step());
+  for (auto _ : state) {
+    const AutocastIteration autocast(side.bfloat16);
+    benchmark::DoNotOptimize(step());
+  }
   state.SetItemsProcessed(state.iterations() * s.batch);
 }
 
-void torch_log_marginal(benchmark::State& state, const Shape& s, int threads, bool reference_passes) {
+void torch_log_marginal(benchmark::State& state, const Shape& s, int threads, const TorchSide& side) {
   torch::set_num_threads(threads);
   torch::manual_seed(12);
-  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, reference_passes);
+  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, side.reference_passes);
   const torch::Tensor x = reference_codes(s, 12, 0.5);
-  for (auto _ : state) benchmark::DoNotOptimize(reference::log_marginal(net, x).data_ptr());
+  for (auto _ : state) {
+    const AutocastIteration autocast(side.bfloat16);
+    benchmark::DoNotOptimize(reference::log_marginal(net, x).data_ptr());
+  }
   state.SetItemsProcessed(state.iterations() * s.batch);
 }
 
-void torch_chain_rule_likelihood(benchmark::State& state, const Shape& s, int threads, bool reference_passes) {
+void torch_chain_rule_likelihood(benchmark::State& state, const Shape& s, int threads, const TorchSide& side) {
   torch::set_num_threads(threads);
   torch::manual_seed(13);
-  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, reference_passes);
+  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, side.reference_passes);
   const torch::Tensor x = reference_codes(s, 13, 0.0);
-  for (auto _ : state)
+  for (auto _ : state) {
+    const AutocastIteration autocast(side.bfloat16);
     benchmark::DoNotOptimize(reference::chain_rule(net, x, reference::random_order(s.batch, s.d)).data_ptr());
+  }
   state.SetItemsProcessed(state.iterations() * s.batch);
 }
 
-void torch_ancestral_sampling(benchmark::State& state, const Shape& s, int threads, bool reference_passes) {
+void torch_ancestral_sampling(benchmark::State& state, const Shape& s, int threads, const TorchSide& side) {
   torch::set_num_threads(threads);
   torch::manual_seed(14);
-  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, reference_passes);
-  for (auto _ : state)
+  reference::DualMLP net(s.d, s.k, s.hidden, s.layers, side.reference_passes);
+  for (auto _ : state) {
+    const AutocastIteration autocast(side.bfloat16);
     benchmark::DoNotOptimize(reference::sample(net, reference::random_order(s.batch, s.d)).data_ptr());
+  }
   state.SetItemsProcessed(state.iterations() * s.batch);
 }
 
@@ -104,7 +149,7 @@ void torch_ancestral_sampling(benchmark::State& state, const Shape& s, int threa
 // Registration: every operation as a mam / LibTorch pair.
 
 using MamBody = void (*)(benchmark::State&, const Shape&, int);
-using TorchBody = void (*)(benchmark::State&, const Shape&, int, bool);
+using TorchBody = void (*)(benchmark::State&, const Shape&, int, const TorchSide&);
 
 struct Operation {
   const char* name;
@@ -138,26 +183,31 @@ double target_ratio(const std::string& operation, const Shape& s, int threads) {
 
 // mam, then LibTorch as the reference runs it, then (where it differs) the lean LibTorch
 // variant, back to back; the ratios against the reference-faithful peer carry the targets.
+// Where AMX-BF16 is present, mam's bfloat16 products are timed against the same float32 peer
+// and against LibTorch in its own bfloat16 autocast: precision against equal precision.
 void register_pairs(Suite& suite, const Shape& s, int threads) {
   const std::string suffix = "/" + s.tag() + "/threads:" + std::to_string(threads);
   for (const Operation& op : operations) {
+    const double target = target_ratio(op.name, s, threads);
     const std::string mam_name = std::string("mam/") + op.name + suffix;
     const std::string torch_name = std::string("libtorch/") + op.name + suffix;
-    const std::string lean_name = std::string("libtorch_lean/") + op.name + suffix;
     suite.add(mam_name, [=](benchmark::State& state) { op.mam(state, s, threads); });
-    suite.add(torch_name, [=](benchmark::State& state) { op.libtorch(state, s, threads, true); });
-    suite.add_ratio({std::string(op.name) + " mam/LibTorch" + suffix, mam_name, torch_name,
-                     target_ratio(op.name, s, threads), false});
-    if (amx_bf16_available()) {  // mam with MatmulPrecision::bfloat16, against the same peer
+    suite.add(torch_name, [=](benchmark::State& state) { op.libtorch(state, s, threads, TorchSide{}); });
+    suite.add_ratio({std::string(op.name) + " mam/LibTorch" + suffix, mam_name, torch_name, target, false});
+    if (amx_bf16_available()) {
       const std::string bf16_name = std::string("mam_bf16/") + op.name + suffix;
+      const std::string torch_bf16_name = std::string("libtorch_bf16/") + op.name + suffix;
       Shape bf16 = s;
       bf16.precision = MatmulPrecision::bfloat16;
       suite.add(bf16_name, [=](benchmark::State& state) { op.mam(state, bf16, threads); });
-      suite.add_ratio({std::string(op.name) + " mam_bf16/LibTorch" + suffix, bf16_name, torch_name,
-                       target_ratio(op.name, s, threads), false});
+      suite.add(torch_bf16_name, [=](benchmark::State& state) { op.libtorch(state, s, threads, TorchSide{true, true}); });
+      suite.add_ratio({std::string(op.name) + " mam_bf16/LibTorch" + suffix, bf16_name, torch_name, target, false});
+      suite.add_ratio({std::string(op.name) + " mam_bf16/LibTorch_bf16" + suffix, bf16_name, torch_bf16_name, target,
+                       false});
     }
     if (!op.has_lean_variant) continue;
-    suite.add(lean_name, [=](benchmark::State& state) { op.libtorch(state, s, threads, false); });
+    const std::string lean_name = std::string("libtorch_lean/") + op.name + suffix;
+    suite.add(lean_name, [=](benchmark::State& state) { op.libtorch(state, s, threads, TorchSide{false, false}); });
     suite.add_ratio({std::string(op.name) + " mam/LibTorch-lean" + suffix, mam_name, lean_name, 0.0, false});
   }
 }
@@ -219,8 +269,8 @@ double relative_difference(const torch::Tensor& a, const torch::Tensor& b) {
 
 bool check_same_computation() {
   bool ok = true;
-  auto report = [&](const std::string& what, double difference) {
-    const bool pass = difference < 2e-4;
+  auto report = [&](const std::string& what, double difference, double tolerance = 2e-4) {
+    const bool pass = difference < tolerance;
     ok = ok && pass;
     std::printf("%-60s relative difference %.2e %s\n", what.c_str(), difference, pass ? "ok" : "FAILED");
   };
@@ -238,6 +288,19 @@ bool check_same_computation() {
     report("log_marginal " + s.tag(),
            relative_difference(torch::from_blob(const_cast<double*>(log_p.data()), {s.batch}, torch::kDouble).to(torch::kFloat),
                                reference::log_marginal(net, x)));
+    {  // LibTorch's bfloat16 side computes the same function, to bfloat16's precision
+      const torch::Tensor in_float = reference::log_marginal(net, x);
+      torch::Tensor in_bf16;
+      {
+        const AutocastIteration autocast(true);
+        in_bf16 = reference::log_marginal(net, x);
+      }
+      const double difference = relative_difference(in_bf16.to(torch::kFloat), in_float);
+      report("log_marginal " + s.tag() + " (LibTorch in bfloat16 autocast)", difference, 3e-2);
+      const bool in_bfloat16 = in_bf16.scalar_type() == torch::kBFloat16 && difference > 0.0;
+      ok = ok && in_bfloat16;
+      std::printf("%-60s %s\n", "  its output is bfloat16, not float32", in_bfloat16 ? "ok" : "FAILED");
+    }
     const Matrix<float> logits = model.conditional_logits(codes);
     torch::Tensor torch_logits;
     {
@@ -302,13 +365,17 @@ int measure_memory(const std::string& side, const Shape& s, int steps, int threa
     if (side == "mam_bf16") shape.precision = MatmulPrecision::bfloat16;
     MamEnergyStep step(shape);
     for (int i = 0; i < steps; ++i) loss = step();
-  } else if (side == "libtorch" || side == "libtorch_lean") {
+  } else if (side == "libtorch" || side == "libtorch_lean" || side == "libtorch_bf16") {
     torch::manual_seed(11);
-    reference::DualMLP net(s.d, s.k, s.hidden, s.layers, side == "libtorch");
+    reference::DualMLP net(s.d, s.k, s.hidden, s.layers, side != "libtorch_lean");
     reference::EnergyStep step(net, s.batch, AdamOptions{}.learning_rate);
-    for (int i = 0; i < steps; ++i) loss = step();
+    for (int i = 0; i < steps; ++i) {
+      const AutocastIteration autocast(side == "libtorch_bf16");
+      loss = step();
+    }
   } else {
-    std::fprintf(stderr, "--memory takes mam, mam_bf16, libtorch or libtorch_lean, got '%s'\n", side.c_str());
+    std::fprintf(stderr, "--memory takes mam, mam_bf16, libtorch, libtorch_lean or libtorch_bf16, got '%s'\n",
+                 side.c_str());
     return 2;
   }
   const long peak = status_kib("VmHWM:");

@@ -8,7 +8,8 @@ each pair's real time (the fastest repetition when the run had repetitions: othe
 shared machine only add time) and the ratio mam/LibTorch,
 and the same against "libtorch_lean/..." where the run has it. Where the run has
 "mam_bf16/..." (mam with MatmulPrecision::bfloat16, on CPUs with AMX) its time and ratio
-against the same LibTorch peer get two more columns.
+against the same float32 LibTorch peer get two more columns, and with "libtorch_bf16/..."
+(LibTorch under CPU autocast to bfloat16) two more: precision against equal precision.
 """
 import json
 import sys
@@ -39,6 +40,15 @@ def times(report):
     return single
 
 
+def ratio_cells(time, peer, target, show_peer=False):
+    """' time | ratio (verdict) |' cells of a mam time against a peer (its time first with
+    show_peer); dashes where either is missing."""
+    if time is None or peer is None:
+        return " – | – |"
+    verdict = "" if target is None else f" (≤ {target} {'met' if time / peer <= target else '**missed**'})"
+    return f" {peer if show_peer else time:.2f} | **{time / peer:.2f}**{verdict} |"
+
+
 def main():
     with open(sys.argv[1]) as f:
         report = json.load(f)
@@ -48,9 +58,12 @@ def main():
           f"at {ctx.get('mhz_per_cpu', '?')} MHz, load average "
           f"{', '.join(f'{x:.2f}' for x in ctx.get('load_avg', []))}.\n")
     bf16 = any(name.startswith("mam_bf16/") for name in t)
+    bf16_peer = any(name.startswith("libtorch_bf16/") for name in t)
     print("| operation | shape | threads | mam (ms) | LibTorch (ms) | mam / LibTorch | target "
-          "| LibTorch lean (ms) | mam / lean |" + (" mam bf16 (ms) | mam bf16 / LibTorch |" if bf16 else ""))
-    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|" if bf16 else ""))
+          "| LibTorch lean (ms) | mam / lean |" + (" mam bf16 (ms) | mam bf16 / LibTorch |" if bf16 else "")
+          + (" LibTorch bf16 (ms) | mam bf16 / LibTorch bf16 |" if bf16 and bf16_peer else ""))
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|" if bf16 else "")
+          + ("---|---|" if bf16 and bf16_peer else ""))
     for name, mam_time in t.items():
         if not name.startswith("mam/"):
             continue
@@ -68,10 +81,9 @@ def main():
         bf16_cells = ""
         if bf16:
             bf16_time = t.get("mam_bf16/" + rest)
-            bf16_verdict = "" if target is None or bf16_time is None else \
-                f" (≤ {target} {'met' if bf16_time / peer <= target else '**missed**'})"
-            bf16_cells = " – | – |" if bf16_time is None else \
-                f" {bf16_time:.2f} | **{bf16_time / peer:.2f}**{bf16_verdict} |"
+            bf16_cells = ratio_cells(bf16_time, peer, target)
+            if bf16_peer:
+                bf16_cells += ratio_cells(bf16_time, t.get("libtorch_bf16/" + rest), target, show_peer=True)
         print(f"| {op} | {shape} | {threads} | {mam_time:.2f} | {peer:.2f} | **{ratio:.2f}** | {verdict} {lean_cells}"
               + bf16_cells)
     if len(sys.argv) > 2:
