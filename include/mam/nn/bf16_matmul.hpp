@@ -18,7 +18,11 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <new>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
@@ -196,6 +200,32 @@ inline void convert_strided(const float* in, Index stride, Index count, std::uin
   for (Index c = 0; c < count; ++c) out[c] = to_bfloat16(in[c * stride]);
 }
 
+/// std::allocator whose value-initialization leaves the element unwritten, so that growing a
+/// vector of packed bfloat16 values does not first fill it with zeros on one thread: every
+/// pack writes each element and zeroes the padding itself.
+template <class T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  UninitializedAllocator() = default;
+  template <class U>
+  UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}
+
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible<U>::value) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+/// bfloat16 storage that grows without zeroing (see UninitializedAllocator).
+using Bf16Storage = std::vector<std::uint16_t, UninitializedAllocator<std::uint16_t>>;
+
 }  // namespace detail
 
 /// A float matrix A (rows x cols) rounded to bfloat16 and laid out for y = A x on AMX tiles:
@@ -285,14 +315,14 @@ class Bf16PackedMatrix {
   }
 
   Index rows_ = 0, cols_ = 0, padded_rows_ = 0, padded_cols_ = 0;
-  std::vector<std::uint16_t> data_;
+  detail::Bf16Storage data_;
 };
 
 /// x rounded to bfloat16, column-major with its rows padded to a multiple of 32 and its
 /// columns to a multiple of 16 (zeros): the left tiles of y^T = x^T A^T. Reused between
 /// products so that steady-state passes allocate nothing.
 struct Bf16Operand {
-  std::vector<std::uint16_t> data;
+  detail::Bf16Storage data;
   Index rows = 0, cols = 0, padded_rows = 0, padded_cols = 0;
 
   void assign(const Eigen::Ref<const Matrix<float>>& x) {
