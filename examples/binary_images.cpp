@@ -63,6 +63,7 @@ struct Options {
   bool stochastic = false;
   int hidden = 512, layers = 4, batch = 256;
   double learning_rate = 1e-3, final_lr_fraction = 0.1;
+  double average = 0.999;      // decay of each stage's parameter average (0 = the last iterate)
   double minutes = 28.0;       // training budget of both stages together
   double stage1_share = 0.4;   // of the budget, for stage 1 (stage 2 converges slower)
   long stage1_steps = 0, stage2_steps = 0;  // > 0: train by steps instead of time
@@ -189,6 +190,13 @@ bool train_stage(Trainer& trainer, int stage, Budget budget, StageProgress& reco
   return !ex::interrupted();
 }
 
+/// After a finished stage: the model takes the stage's parameter average, where it keeps one.
+/// (Its checkpoint still holds the last iterate and the average, so --resume continues both.)
+template <class Trainer, class Model>
+void use_average(const Trainer& trainer, Model& model) {
+  if (trainer.average() != nullptr && trainer.average()->count() > 0) trainer.average()->copy_to(model);
+}
+
 /// Column c of x with the first `count` positions of orders[c] set to '?'. With one order per
 /// image for all levels the masks are nested, as in the paper's censor-and-sample.
 CodeMatrix mask_first(const CodeMatrix& x, const std::vector<std::vector<Index>>& orders, Index count) {
@@ -221,6 +229,10 @@ int main(int argc, char** argv) {
   app.add_option("--lr", o.learning_rate, "peak Adam learning rate")->check(CLI::PositiveNumber);
   app.add_option("--final-lr", o.final_lr_fraction, "learning rate at the end of a stage as a fraction of --lr (cosine)")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--average", o.average,
+                 "decay of an exponential moving average of the parameters, which each stage hands on "
+                 "instead of its last iterate (0 = off)")
+      ->check(CLI::Range(0.0, 0.99999));
   app.add_option("--minutes", o.minutes, "training time of both stages together, in minutes")
       ->check(CLI::PositiveNumber);
   app.add_option("--stage1-share", o.stage1_share, "share of --minutes for stage 1")->check(CLI::Range(0.0, 1.0));
@@ -289,12 +301,14 @@ int main(int argc, char** argv) {
       mam::TrainerOptions options;
       options.batch_size = o.batch;
       options.conditional_adam.learning_rate = o.learning_rate;
+      options.average_decay = o.average;
       mam::ConditionalTrainer<Model> trainer(model, train, options, o.seed + 1);
       if (o.resume && std::filesystem::exists(stage1_path)) trainer.load(stage1_path);
       if (!train_stage(trainer, 1, {o.stage1_steps, o.stage1_share * budget_seconds}, record,
                        mam::ParameterGroup::conditional, o, csv,
                        [&](const mam::StepReport& report) { return ex::json_number(report.nll / bits); }))
         return interrupted_exit(stage1_path);
+      use_average(trainer, model);
     }
 
     // Stage 2: the marginal net, with the conditionals as the teacher. CSV monitor: the
@@ -303,6 +317,7 @@ int main(int argc, char** argv) {
       mam::MarginalTrainerOptions options;
       options.trainer.batch_size = o.batch;
       options.trainer.marginal_adam.learning_rate = o.learning_rate;
+      options.trainer.average_decay = o.average;
       options.data_fraction = o.data_fraction;
       options.gibbs_steps = std::min<Index>(o.gibbs_steps, d);
       o.stage2.apply_to(options);
@@ -313,6 +328,7 @@ int main(int argc, char** argv) {
                        mam::ParameterGroup::marginal, o, csv,
                        [&](const mam::StepReport&) { return ex::json_number(-model.log_marginal(monitor).mean() / bits); }))
         return interrupted_exit(stage2_path);
+      use_average(trainer, model);
     }
     ex::write_text_atomically(csv_path, csv.str());
     const double train_seconds = record.seconds[0] + record.seconds[1];
@@ -453,7 +469,7 @@ int main(int argc, char** argv) {
     ex::JsonLine json;
     json.add("nll_bpd_chain_s", nll_s).add("nll_bpd_chain_e", nll_e).add("nll_bpd_marginal", nll_marginal);
     json.add("spearman", spearman).add("pearson", pearson).add("speedup", middle_speedup);
-    json.add("train_seconds", train_seconds).add("seed", o.seed).add("side", o.side).add("matmul", mam::to_string(o.matmul));
+    json.add("train_seconds", train_seconds).add("average", o.average).add("seed", o.seed).add("side", o.side).add("matmul", mam::to_string(o.matmul));
     json.add("stage1_steps", record.steps[0]).add("stage2_steps", record.steps[1]);
     json.add("eval_images", eval.cols()).add("orders", o.orders).add("spearman_arm_e_repeat", spearman_repeat);
     json.add("spearman_per_image", per_image.spearman).add("pearson_per_image", per_image.pearson);
