@@ -172,6 +172,10 @@ TEST_CASE("SequenceMetropolis: acceptance follows the Hastings ratio on a flat t
   // the time and 1/3 of the insertions proceed.
   const double insert_rate = static_cast<double>(t.accepted[1]) / static_cast<double>(t.proposed[1]);
   CHECK(insert_rate == Approx(1.0 / 3.0).margin(0.01));
+  CHECK(t.acceptance_rate(1) == insert_rate);
+  CHECK(t.acceptance_rate(2) == delete_rate);
+  CHECK(t.acceptance_rate(0) == 0.0);  // never proposed
+  CHECK_THROWS_AS(t.acceptance_rate(3), mam::value_error);
   // With uniform fill and even insert/delete, every move on a flat target is accepted.
   SequenceMetropolis<TableTarget> uniform(flat, random_start(100, rng), K, moves(0.2, 0.4, 0.4));
   uniform.run(20, rng);

@@ -70,6 +70,11 @@ struct SequenceMetropolisCounts {
   double acceptance_rate() const {
     return total_proposed() > 0 ? static_cast<double>(total_accepted()) / static_cast<double>(total_proposed()) : 0.0;
   }
+  /// Of one move kind (0 substitute, 1 insert, 2 delete).
+  double acceptance_rate(std::size_t move) const {
+    detail::require<value_error>(move < 3, "mam::SequenceMetropolisCounts::acceptance_rate", "a move in 0..2", move);
+    return proposed[move] > 0 ? static_cast<double>(accepted[move]) / static_cast<double>(proposed[move]) : 0.0;
+  }
   SequenceMetropolisCounts& operator+=(const SequenceMetropolisCounts& other) {
     for (int m = 0; m < 3; ++m) {
       proposed[static_cast<std::size_t>(m)] += other.proposed[static_cast<std::size_t>(m)];
