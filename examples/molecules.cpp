@@ -7,8 +7,9 @@
 //                  molecule is completed with its positions --mask-from..--mask-to resampled.
 //   --mode energy  no data in the objective: the target p*(x) ~ exp(-(logP(x) - g*)^2 / tau)
 //                  over SELFIES strings of length 55 (any SELFIES string decodes to a
-//                  molecule); the data only provide the alphabet and, with --pretrain-steps,
-//                  a maximum-likelihood start.
+//                  molecule); the data only provide the alphabet. Warm start (default): MCMC
+//                  chains on the target itself, then maximum likelihood on their samples
+//                  (--mcmc-minutes 0 switches it off; then --pretrain-steps pretrains on the data).
 //
 // Prints a progress bar per training stage; writes a CSV log, pictures (SVG molecule grids by
 // RDKit, PNG histograms and curves), checkpoints (--resume continues from them; Ctrl-C saves
@@ -28,6 +29,7 @@
 #include <CLI/CLI.hpp>
 
 #include <mam/data/selfies.hpp>
+#include <mam/energy/sequence_metropolis.hpp>
 #include <mam/data/smiles.hpp>
 #include <mam/data/vocabulary.hpp>
 #include <mam/io/model_checkpoint.hpp>
@@ -69,6 +71,11 @@ struct Options {
   long pretrain_steps = 0, energy_steps = 0, refresh_every = 0;
   bool reinforce_conditional = false;  // REINFORCE the sampler (conditional net) too
   double minutes = 28.0;  // energy training time budget when --energy-steps is 0
+  // Warm start from the target itself: Metropolis-Hastings chains on log f, whose samples
+  // the conditionals (and marginals) are fitted to by maximum likelihood before the energy.
+  double mcmc_minutes = 0.0, pretrain_minutes = 0.0, pretrain_marginal_minutes = 0.0;
+  long mcmc_steps = 0, pretrain_marginal_steps = 0;  // instead of the minutes when > 0
+  long mcmc_chains = 256, mcmc_thinning = 20;
   // Evaluation.
   long samples = 1000, conditional_samples = 64;
   int mask_from = 4, mask_to = 20;
@@ -410,8 +417,9 @@ bool run_stage(Trainer& trainer, const Stage& stage, const Options& o, TrainingL
 
 /// --mode energy has its own defaults for the options it shares with MLE (a smaller, faster
 /// network and a larger learning rate: the target is reached by many cheap steps, not a big
-/// model) and starts tau low (see the README's molecule section for the runs behind them).
-/// Options given on the command line win.
+/// model), starts tau low, and starts from the target's own samples: 4 minutes of MCMC, 12 of
+/// stage 1 and 2 of stage 2 on them, 10 of energy training (see the README's molecule section
+/// for the runs behind them). Options given on the command line win.
 void apply_energy_defaults(const CLI::App& app, Options& o) {
   auto unset = [&app](const char* name) { return app.count(name) == 0; };
   if (unset("--hidden")) o.hidden = 256;
@@ -420,6 +428,13 @@ void apply_energy_defaults(const CLI::App& app, Options& o) {
   if (unset("--lr")) o.learning_rate = 3e-3;
   if (unset("--final-lr")) o.final_lr_fraction = 0.1;
   if (unset("--tau-start")) o.tau_start = 0.01;
+  // The warm start from the target (MCMC, then MLE on its samples) is on unless switched off
+  // with --mcmc-minutes 0; its stages share the 28 minutes with the energy training.
+  if (unset("--mcmc-minutes") && unset("--mcmc-steps")) o.mcmc_minutes = 4.0;
+  if (o.mcmc_minutes <= 0.0 && o.mcmc_steps <= 0) return;
+  if (unset("--pretrain-minutes") && unset("--pretrain-steps")) o.pretrain_minutes = 12.0;
+  if (unset("--pretrain-marginal-minutes") && unset("--pretrain-marginal-steps")) o.pretrain_marginal_minutes = 2.0;
+  if (unset("--minutes")) o.minutes = 10.0;
 }
 
 auto no_schedule = [](double) {};
@@ -436,12 +451,90 @@ mam::TrainerOptions trainer_options(const Options& o) {
 
 /// Stage 1 (conditionals from data) to `total_steps` (or for `minutes` if > 0), resuming from
 /// its checkpoint if asked. Returns the trainer's step count, or -1 if interrupted.
-long train_conditionals(Model& model, const MoleculeData& data, const Options& o, const std::string& name,
+long train_conditionals(Model& model, const mam::CodeMatrix& training_codes, const Options& o, const std::string& name,
                         long total_steps, double minutes, TrainingLog& log) {
-  mam::ConditionalTrainer<Model> trainer(model, data.training_codes, trainer_options(o), o.seed + 1);
+  mam::ConditionalTrainer<Model> trainer(model, training_codes, trainer_options(o), o.seed + 1);
   const Stage stage{name, o.out + "/" + name + ".ckpt", minutes > 0.0 ? 0 : total_steps, minutes};
   if (o.resume && std::filesystem::exists(stage.checkpoint)) trainer.load(stage.checkpoint);
   return run_stage(trainer, stage, o, log, no_schedule, no_extra) ? trainer.steps() : -1;
+}
+
+/// Stage-2 options (marginals from the conditionals) shared by MLE and the energy warm start.
+mam::MarginalTrainerOptions marginal_trainer_options(const Options& o) {
+  mam::MarginalTrainerOptions options;
+  options.trainer = trainer_options(o);
+  options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, o.length);
+  o.stage2.apply_to(options);
+  return options;
+}
+
+/// The energy mode's warm start: samples of the target itself, by Metropolis-Hastings.
+struct TargetSamples {
+  mam::CodeMatrix codes;  // D x (chains * snapshots)
+  long steps = 0, distinct = 0;
+  double seconds = 0.0, within = std::nan("");
+  mam::SequenceMetropolisCounts counts;
+};
+
+/// --mcmc-chains chains on log f at --tau, started at uniformly random strings, for
+/// --mcmc-minutes (or --mcmc-steps); every chain's state is kept every --mcmc-thinning steps
+/// during the second half (the first is burn-in). Substitutions, and insertions and deletions of a symbol
+/// (uniform fill), so that a molecule can grow or shrink by one atom in one proposal.
+TargetSamples sample_target(LogPTarget& target, const mam::Vocabulary& vocabulary, const Options& o) {
+  const auto d = static_cast<mam::Index>(o.length);
+  const mam::Index k = vocabulary.size();
+  mam::Rng rng(o.seed + 6);
+  mam::CodeMatrix start(d, o.mcmc_chains);
+  for (mam::Index c = 0; c < start.cols(); ++c)
+    for (mam::Index i = 0; i < d; ++i) start(i, c) = static_cast<mam::Code>(rng.uniform_int(static_cast<std::uint64_t>(k)));
+  auto log_f = [&target](const mam::CodeMatrix& x) { return target(x); };
+  mam::SequenceMetropolis<decltype(log_f)> chains(log_f, std::move(start), k, mam::SequenceMoves{});
+  // Within +-0.5 of g* exactly when log f >= -0.25 / tau (invalid strings score far below).
+  const double within_log_f = -0.25 / target.tau() * (1.0 + 1e-12);
+  auto within_count = [&](const mam::Vector<double>& log_f_values) {
+    return static_cast<long>((log_f_values.array() >= within_log_f).count());
+  };
+  TargetSamples result;
+  ex::ProgressBar progress("mcmc");
+  const double seconds = o.mcmc_minutes * 60.0;
+  auto fraction_done = [&] {
+    return o.mcmc_steps > 0 ? static_cast<double>(result.steps) / static_cast<double>(o.mcmc_steps)
+                            : progress.seconds() / seconds;
+  };
+  std::vector<mam::CodeMatrix> kept;
+  long kept_within = 0;
+  while (!ex::interrupted() && fraction_done() < 1.0) {
+    chains.step(rng);
+    ++result.steps;
+    if (fraction_done() > 0.5 && result.steps % o.mcmc_thinning == 0) {
+      kept.push_back(chains.state());
+      kept_within += within_count(chains.log_f());
+    }
+    if (result.steps % 20 == 0) {
+      char metrics[160];
+      std::snprintf(metrics, sizeof metrics, "step %ld  acceptance %.3f  within %.2f  mean log f %.2f  kept %zu",
+                    result.steps, chains.totals().acceptance_rate(),
+                    static_cast<double>(within_count(chains.log_f())) / static_cast<double>(o.mcmc_chains),
+                    chains.log_f().mean(), kept.size() * static_cast<std::size_t>(o.mcmc_chains));
+      progress.update(std::min(1.0, fraction_done()), metrics);
+    }
+  }
+  if (kept.empty()) {  // too short a budget for a snapshot in the second half: the last states
+    kept.push_back(chains.state());
+    kept_within += within_count(chains.log_f());
+  }
+  result.seconds = progress.seconds();
+  progress.finish();
+  result.codes.resize(d, static_cast<mam::Index>(kept.size()) * o.mcmc_chains);
+  for (std::size_t s = 0; s < kept.size(); ++s)
+    result.codes.middleCols(static_cast<mam::Index>(s) * o.mcmc_chains, o.mcmc_chains) = kept[s];
+  result.within = static_cast<double>(kept_within) / static_cast<double>(result.codes.cols());
+  result.counts = chains.totals();
+  std::unordered_set<std::string> distinct;
+  for (const auto& p : properties_of(decode_all(result.codes, vocabulary, Representation(true))))
+    if (p.valid) distinct.insert(p.canonical);
+  result.distinct = static_cast<long>(distinct.size());
+  return result;
 }
 
 void write_histogram(const std::string& path, const std::string& title, const std::vector<double>& samples,
@@ -505,9 +598,30 @@ int main(int argc, char** argv) {
                "D log p(x_p | x_<d) at self-consistency's random order and step, not only through self-consistency");
   app.add_option("--pretrain-steps", o.pretrain_steps, "energy mode: stage-1 MLE steps on the data before the energy")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--mcmc-minutes", o.mcmc_minutes,
+                 "energy mode: warm start: Metropolis-Hastings chains on the target (substitute, insert, delete a "
+                 "symbol) for this long; the conditionals are pretrained on their samples instead of the data "
+                 "(4; 0 = off, and then the other warm-start defaults do not apply)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--mcmc-steps", o.mcmc_steps, "energy mode: warm-start steps (instead of --mcmc-minutes when > 0)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--mcmc-chains", o.mcmc_chains, "energy mode: chains of the warm start")->check(CLI::PositiveNumber);
+  app.add_option("--mcmc-thinning", o.mcmc_thinning,
+                 "energy mode: steps between the snapshots of all chains kept in the warm start's second half")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--pretrain-minutes", o.pretrain_minutes,
+                 "energy mode: pretraining time budget (instead of --pretrain-steps; 12 with the MCMC warm start)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--pretrain-marginal-minutes", o.pretrain_marginal_minutes,
+                 "energy mode: after pretraining, fit the marginal net to the conditionals on the same strings (stage 2) "
+                 "for this long (2 with the MCMC warm start)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--pretrain-marginal-steps", o.pretrain_marginal_steps,
+                 "energy mode: the same in steps (when --pretrain-marginal-minutes is 0)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--energy-steps", o.energy_steps, "energy mode: training steps in total (0: --minutes)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--minutes", o.minutes, "energy mode: training time budget when --energy-steps is 0 (28)")
+  app.add_option("--minutes", o.minutes, "energy mode: training time budget when --energy-steps is 0 (10 with the MCMC warm start, else 28)")
       ->check(CLI::PositiveNumber);
   app.add_option("--samples", o.samples, "samples to evaluate")->check(CLI::PositiveNumber);
   app.add_option("--temperature", o.temperature, "sampling temperature")->check(CLI::PositiveNumber);
@@ -565,6 +679,7 @@ int main(int argc, char** argv) {
     bool finished = true;
     LogPTarget target(data.vocabulary, representation, o.target, o.tau, o.invalid_distance);
     long energy_steps_done = 0, stage1_steps_done = 0, stage2_steps_done = 0;
+    TargetSamples mcmc;
     double tau_now = o.tau;
 
     if (o.evaluate_only) {
@@ -576,14 +691,11 @@ int main(int argc, char** argv) {
       const std::string stage2_checkpoint = o.out + "/marginal.ckpt";
       const bool stage1_done = o.resume && std::filesystem::exists(stage2_checkpoint);
       if (!stage1_done) {
-        stage1_steps_done = train_conditionals(model, data, o, "conditional", o.stage1_steps, o.stage1_minutes, log);
+        stage1_steps_done = train_conditionals(model, data.training_codes, o, "conditional", o.stage1_steps, o.stage1_minutes, log);
         finished = stage1_steps_done >= 0;
       }
       if (finished) {
-        mam::MarginalTrainerOptions options;
-        options.trainer = trainer_options(o);
-        options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, d);
-        o.stage2.apply_to(options);
+        const mam::MarginalTrainerOptions options = marginal_trainer_options(o);
         if (!stage1_done) o.stage2.prepare(model);
         mam::MarginalTrainer<Model> trainer(model, data.training_codes, options, o.seed + 2);
         if (stage1_done) trainer.load(stage2_checkpoint);
@@ -595,8 +707,34 @@ int main(int argc, char** argv) {
     } else {
       const std::string energy_checkpoint = o.out + "/energy.ckpt";
       const bool pretrain_done = o.resume && std::filesystem::exists(energy_checkpoint);
-      if (o.pretrain_steps > 0 && !pretrain_done)
-        finished = train_conditionals(model, data, o, "pretrain", o.pretrain_steps, 0.0, log) >= 0;
+      const bool warm_start = o.mcmc_minutes > 0.0 || o.mcmc_steps > 0;
+      if (warm_start && o.pretrain_steps == 0 && o.pretrain_minutes <= 0.0)
+        throw mam::value_error("mam_molecules: the MCMC warm start needs pretraining on its samples "
+                               "(--pretrain-minutes or --pretrain-steps > 0)");
+      mam::CodeMatrix pretrain_codes = data.training_codes;
+      if (warm_start && !pretrain_done) {
+        mcmc = sample_target(target, data.vocabulary, o);
+        log.seconds += mcmc.seconds;
+        finished = !ex::interrupted();
+        std::fprintf(stderr,
+                     "mcmc: %ld steps of %ld chains in %.0f s, acceptance %.3f (substitute %.3f, insert %.3f, "
+                     "delete %.3f); %ld samples, %.1f%% within +-0.5, %ld distinct molecules\n",
+                     mcmc.steps, o.mcmc_chains, mcmc.seconds, mcmc.counts.acceptance_rate(), mcmc.counts.acceptance_rate(0),
+                     mcmc.counts.acceptance_rate(1), mcmc.counts.acceptance_rate(2), static_cast<long>(mcmc.codes.cols()),
+                     100.0 * mcmc.within, mcmc.distinct);
+        pretrain_codes = mcmc.codes;
+      }
+      const bool pretrain = (o.pretrain_steps > 0 || o.pretrain_minutes > 0.0) && !pretrain_done;
+      const bool pretrain_marginal = o.pretrain_marginal_steps > 0 || o.pretrain_marginal_minutes > 0.0;
+      if (finished && pretrain)
+        finished = train_conditionals(model, pretrain_codes, o, "pretrain", o.pretrain_steps, o.pretrain_minutes, log) >= 0;
+      if (finished && pretrain && pretrain_marginal) {
+        o.stage2.prepare(model);
+        mam::MarginalTrainer<Model> trainer(model, pretrain_codes, marginal_trainer_options(o), o.seed + 2);
+        const Stage stage{"pretrain-marginal", o.out + "/pretrain_marginal.ckpt",
+                          o.pretrain_marginal_minutes > 0.0 ? 0 : o.pretrain_marginal_steps, o.pretrain_marginal_minutes};
+        finished = run_stage(trainer, stage, o, log, no_schedule, no_extra);
+      }
       if (finished) {
         mam::EnergyTrainerOptions options;
         options.trainer = trainer_options(o);
@@ -739,7 +877,12 @@ int main(int argc, char** argv) {
       json.add("mean_log_ratio_marginal", ratio_marginal).add("mean_log_ratio_chain", ratio_chain);
       json.add("alpha", o.alpha).add("tau_start", o.tau_start);
       json.add("reinforce_conditional", static_cast<int>(o.reinforce_conditional));
-      json.add("pretrain_steps", o.pretrain_steps).add("steps", energy_steps_done);
+      json.add("pretrain_steps", o.pretrain_steps).add("pretrain_minutes", o.pretrain_minutes);
+      json.add("pretrain_marginal_minutes", o.pretrain_marginal_minutes).add("minutes", o.minutes);
+      json.add("mcmc_chains", o.mcmc_chains).add("mcmc_steps", mcmc.steps).add("mcmc_seconds", mcmc.seconds);
+      json.add("mcmc_acceptance", mcmc.counts.acceptance_rate()).add("mcmc_insert_acceptance", mcmc.counts.acceptance_rate(1));
+      json.add("mcmc_samples", static_cast<long>(mcmc.codes.cols())).add("mcmc_within_0.5", mcmc.within);
+      json.add("mcmc_distinct", mcmc.distinct).add("steps", energy_steps_done);
       json.add("train_seconds", log.seconds).add("seed", static_cast<long>(o.seed));
       std::printf("%s\n", json.str().c_str());
     }
