@@ -64,6 +64,7 @@ struct Options {
   // Maximum likelihood.
   long stage1_steps = 3000, stage2_steps = 1000;
   double stage1_minutes = 0.0, stage2_minutes = 0.0;  // time budgets instead of steps when > 0
+  double left_to_right_share = 0.0;  // stage 1: share of samples trained as a left-to-right ARM
   int gibbs_steps = 4;
   ex::MarginalStageOptions stage2;  // MLE stage 2
   // Energy-based.
@@ -446,6 +447,7 @@ mam::TrainerOptions trainer_options(const Options& o) {
   options.marginal_adam.learning_rate = o.learning_rate;
   options.conditional_adam.learning_rate = o.learning_rate;
   options.clip_norm = o.clip;
+  options.conditional_orders.left_to_right = o.left_to_right_share;
   return options;
 }
 
@@ -571,6 +573,10 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--stage2-minutes", o.stage2_minutes, "MLE stage 2 time budget (instead of --stage2-steps)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--left-to-right-share", o.left_to_right_share,
+                 "stage 1: share of the training samples scored in the left-to-right order, on their next position "
+                 "(a fixed-order ARM), instead of a random order; pairs with --sample-order left-to-right (0)")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--gibbs-steps", o.gibbs_steps, "positions resampled per step of the on-policy buffer")
       ->check(CLI::PositiveNumber);
   o.stage2.add_to(app);
@@ -832,7 +838,8 @@ int main(int argc, char** argv) {
       json.add("mode", o.mode).add("strings", representation.name()).add("length", o.length);
       json.add("vocabulary", static_cast<long>(k)).add("molecules", static_cast<long>(data.canonical.size()));
       json.add("smiles_augment", o.smiles_augment).add("training_strings", static_cast<long>(data.training_codes.cols()));
-      json.add("samples", metrics.count).add("sample_order", o.sample_order).add("temperature", o.temperature);
+      json.add("samples", metrics.count).add("sample_order", o.sample_order).add("temperature", o.temperature)
+          .add("left_to_right_share", o.left_to_right_share);
       json.add("valid", metrics.valid_fraction);
       json.add("unique", metrics.unique_fraction).add("novel", metrics.novel_fraction);
       json.add("logp_mean", metrics.log_p_mean).add("logp_std", metrics.log_p_std).add("logp_mean_data", data_log_p);

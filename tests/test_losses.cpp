@@ -46,6 +46,8 @@ constexpr double fd_step = 1e-4;
 constexpr double fd_floor = 1e-3;
 constexpr double fd_tolerance = 1e-6;
 
+mam::Workspace<Model>* const no_workspace = nullptr;  // the losses' own scratch
+
 Model make_model(std::uint64_t seed, mam::Activation activation, double log_z = 0.0) {
   Rng rng(seed);
   Model model = mam::make_residual_model<double>(D, K, H, layers, rng, activation,
@@ -119,7 +121,9 @@ void check_all_gradients(Model& model, const std::function<double()>& loss, cons
 
 TEST_CASE("ao_arm_loss: conditional gradient matches finite differences of its value", "[loss]") {
   const mam::Activation activation = GENERATE(mam::Activation::gelu, mam::Activation::leaky_relu);
-  INFO("activation " << mam::to_string(activation));
+  // 0.5: some samples in the left-to-right order, scored on their next position only.
+  const mam::OrderMix orders{GENERATE(0.0, 0.5)};
+  INFO("activation " << mam::to_string(activation) << ", left-to-right share " << orders.left_to_right);
   Model model = make_model(101, activation);
   Rng data_rng(7);
   const CodeMatrix x = random_complete(6, data_rng);
@@ -128,11 +132,11 @@ TEST_CASE("ao_arm_loss: conditional gradient matches finite differences of its v
   auto loss = [&] {
     Rng rng(seed);  // same orders and masks at every evaluation
     Vector<double> scratch = model.conditional().zero_gradient();
-    return mam::ao_arm_loss(model, x, rng, scratch);
+    return mam::ao_arm_loss(model, x, rng, scratch, 1.0, no_workspace, orders);
   };
   Vector<double> gradient = model.conditional().zero_gradient();
   Rng rng(seed);
-  const double value = mam::ao_arm_loss(model, x, rng, gradient);
+  const double value = mam::ao_arm_loss(model, x, rng, gradient, 1.0, no_workspace, orders);
   CHECK(value == loss());
 
   const Vector<double> numeric =
@@ -143,14 +147,16 @@ TEST_CASE("ao_arm_loss: conditional gradient matches finite differences of its v
   // weight scales the gradient, not the value; gradients accumulate (+=).
   Vector<double> weighted = model.conditional().zero_gradient();
   Rng rng2(seed);
-  CHECK(mam::ao_arm_loss(model, x, rng2, weighted, 2.5) == value);
+  CHECK(mam::ao_arm_loss(model, x, rng2, weighted, 2.5, no_workspace, orders) == value);
   CHECK((weighted - 2.5 * gradient).cwiseAbs().maxCoeff() <= 1e-12 * (1.0 + gradient.cwiseAbs().maxCoeff()));
   Rng rng3(seed);
-  mam::ao_arm_loss(model, x, rng3, weighted, 1.0);
+  mam::ao_arm_loss(model, x, rng3, weighted, 1.0, no_workspace, orders);
   CHECK((weighted - 3.5 * gradient).cwiseAbs().maxCoeff() <= 1e-12 * (1.0 + gradient.cwiseAbs().maxCoeff()));
 }
 
 TEST_CASE("ao_arm_loss: uniform conditionals give D log K for any masks", "[loss]") {
+  const mam::OrderMix orders{GENERATE(0.0, 0.3, 1.0)};
+  INFO("left-to-right share " << orders.left_to_right);
   Model model = make_model(102, mam::Activation::gelu);
   model.conditional().parameters().setZero();  // every logit is 0
   Rng data_rng(8);
@@ -158,8 +164,9 @@ TEST_CASE("ao_arm_loss: uniform conditionals give D log K for any masks", "[loss
   for (std::uint64_t seed : {1u, 2u, 3u, 99u}) {
     Rng rng(seed);
     Vector<double> gradient = model.conditional().zero_gradient();
-    const double value = mam::ao_arm_loss(model, x, rng, gradient);
-    // Each sample: D/(D-t) * (D-t) * log K, rounded once per term.
+    const double value = mam::ao_arm_loss(model, x, rng, gradient, 1.0, no_workspace, orders);
+    // Each sample: D/(D-t) * (D-t) * log K (any order) or D * log K (left to right, next
+    // position only), rounded once per term.
     CHECK(value == Approx(static_cast<double>(D) * std::log(static_cast<double>(K))).epsilon(1e-14));
   }
   Rng rng(5);
@@ -168,6 +175,32 @@ TEST_CASE("ao_arm_loss: uniform conditionals give D log K for any masks", "[loss
   partial(2, 4) = mam::unknown;
   CHECK_THROWS_AS(mam::ao_arm_loss(model, partial, rng, gradient), mam::value_error);
   CHECK_THROWS_AS(mam::ao_arm_loss(model, CodeMatrix(D, 0), rng, gradient), mam::shape_error);
+  for (double share : {-0.1, 1.5, std::nan("")})
+    CHECK_THROWS_AS(mam::ao_arm_loss(model, x, rng, gradient, 1.0, no_workspace, mam::OrderMix{share}), mam::value_error);
+}
+
+TEST_CASE("ao_arm_loss: the left-to-right share estimates the left-to-right chain's NLL", "[loss]") {
+  // Without bias: over t ~ U{0..D-1}, D * -log p(x_t | x_<t) averages to the chain rule in
+  // the order 0, 1, ..., D-1; any-order samples average to the mean over all orders instead,
+  // which differs for these (inconsistent, random) conditionals.
+  Model model = make_model(103, mam::Activation::gelu);
+  Rng data_rng(9);
+  const CodeMatrix one = random_complete(1, data_rng);
+  const Index copies = 40000;
+  const CodeMatrix x = one.replicate(1, copies);
+  mam::Orders left_to_right(1, std::vector<Index>(static_cast<std::size_t>(D)));
+  for (Index i = 0; i < D; ++i) left_to_right[0][static_cast<std::size_t>(i)] = i;
+  const double exact = -model.log_likelihood_chain(one, left_to_right)[0];
+  Rng rng(11);
+  Vector<double> gradient = model.conditional().zero_gradient();
+  const double estimate = mam::ao_arm_loss(model, x, rng, gradient, 1.0, no_workspace, mam::OrderMix{1.0});
+  // Standard error of the mean here is about 0.015 (per-sample spread ~3 nats).
+  INFO("exact " << exact << ", left-to-right estimate " << estimate);
+  CHECK(estimate == Approx(exact).margin(0.06));  // measured: 5.552 against 5.548
+  Rng any_rng(11);
+  const double any_order = mam::ao_arm_loss(model, x, any_rng, gradient);
+  INFO("any-order estimate " << any_order);
+  CHECK(std::abs(any_order - exact) > 0.2);  // 5.846: the check above can tell the two apart
 }
 
 TEST_CASE("self_consistency_loss: gradients of both networks and log_z match finite differences",

@@ -616,18 +616,17 @@ TEST_CASE("MarginalizationModel: log_marginal, log_conditional and consistency_r
   Model model = make_model(shape, 371);
   Rng rng(77);
 
-  // all_unknown normalization: log p(all ?) = f(all ?) - f(all ?) = 0 exactly, whichever
-  // column of the pass it sits in.
+  // all_unknown normalization: log p(all ?) = f(all ?) - f(all ?) = 0, whichever column of
+  // the pass it sits in; to rounding only, since a GEMM may sum a column of its last partial
+  // panel in another order than the others (it does with AVX2's 4-column double panels).
   CodeMatrix mixed = random_partial(d, k, 9, rng, 0.5);
   mixed.col(0).setConstant(1);  // column 0 known: it must not double as the normalizer
   mixed.col(2).setConstant(mam::unknown);
   mixed.col(4).setConstant(mam::unknown);
   mixed.col(8).setConstant(mam::unknown);
   const Vector<double> log_p = model.log_marginal(mixed);
-  CHECK(log_p[2] == 0.0);
-  CHECK(log_p[4] == 0.0);
-  CHECK(log_p[8] == 0.0);
-  CHECK(model.log_marginal(CodeMatrix::Constant(d, 1, mam::unknown))[0] == 0.0);
+  for (Index empty : {2, 4, 8}) CHECK(std::abs(log_p[empty]) < 1e-13);
+  CHECK(model.log_marginal(CodeMatrix::Constant(d, 1, mam::unknown))[0] == 0.0);  // the same column
   const Vector<double> f = model.marginal_outputs(mixed);
   const double f_empty = model.marginal_outputs(CodeMatrix::Constant(d, 1, mam::unknown))[0];
   CHECK((log_p.array() - (f.array() - f_empty)).abs().maxCoeff() < 1e-12);

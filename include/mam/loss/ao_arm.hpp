@@ -3,6 +3,12 @@
 // network from data. Per sample: a uniformly random order sigma and t ~ U{0..D-1}; reveal
 // sigma(<t); the loss is D/(D-t) * sum over the D-t hidden positions of
 // -log p_phi(x_i | x_sigma(<t)), an unbiased estimate of the sequence's NLL bound.
+//
+// Optionally a share of the samples trains the left-to-right order instead, as a fixed-order
+// ARM: reveal x_<t and take D * -log p_phi(x_t | x_<t), an unbiased estimate of the
+// left-to-right chain's NLL. Data whose grammar reads left to right (SMILES: brackets and ring
+// digits must close) is sampled best in that order, and an AO-ARM spreads its capacity over
+// all D! orders; the mixture keeps every order trained and the one used for sampling sharper.
 
 #include <cmath>
 
@@ -15,25 +21,40 @@
 
 namespace mam {
 
+/// Which orders ao_arm_loss trains.
+struct OrderMix {
+  /// Probability that a sample is trained in the left-to-right order, on its next position
+  /// (the fixed-order ARM loss); otherwise in a uniformly random order (the AO-ARM loss).
+  double left_to_right = 0.0;
+};
+
 /// Mean over the batch of the per-sequence AO-ARM NLL estimate (nats). Adds `weight` times
 /// its gradient into `conditional_gradient`. `x` holds complete samples, one per column.
 template <class Model, class Scalar>
 double ao_arm_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& x, Rng& rng,
                    Vector<Scalar>& conditional_gradient, double weight = 1.0,
-                   Workspace<Model>* workspace = nullptr) {
+                   Workspace<Model>* workspace = nullptr, const OrderMix& orders = {}) {
   const char* function = "mam::ao_arm_loss";
   const Index d = model.num_variables(), k = model.num_values(), batch = x.cols();
   validate_codes(x, d, k, function);
   detail::require<shape_error>(batch > 0, function, "a non-empty batch", batch);
   detail::require<value_error>((x.array() != unknown).all(), function, "complete samples", "'?' entries");
+  detail::require<value_error>(orders.left_to_right >= 0.0 && orders.left_to_right <= 1.0, function,
+                               "OrderMix::left_to_right in [0, 1]", orders.left_to_right);
 
   CodeMatrix masked = x;
   std::vector<double> scale(static_cast<std::size_t>(batch));
+  // The one position a left-to-right sample is scored on; -1 for AO-ARM samples (all hidden).
+  std::vector<Index> next(static_cast<std::size_t>(batch), -1);
   for (Index c = 0; c < batch; ++c) {
-    const std::vector<Index> order = rng.permutation(d);
+    // No draw when the mix is off, so a plain AO-ARM run keeps its random stream.
+    const bool left_to_right = orders.left_to_right > 0.0 && rng.uniform() < orders.left_to_right;
+    const std::vector<Index> order = left_to_right ? std::vector<Index>() : rng.permutation(d);
     const auto revealed = static_cast<Index>(rng.uniform_int(static_cast<std::uint64_t>(d)));
-    for (Index j = revealed; j < d; ++j) masked(order[static_cast<std::size_t>(j)], c) = unknown;
-    scale[static_cast<std::size_t>(c)] = static_cast<double>(d) / static_cast<double>(d - revealed);
+    for (Index j = revealed; j < d; ++j) masked(left_to_right ? j : order[static_cast<std::size_t>(j)], c) = unknown;
+    if (left_to_right) next[static_cast<std::size_t>(c)] = revealed;
+    scale[static_cast<std::size_t>(c)] =
+        static_cast<double>(d) / static_cast<double>(left_to_right ? 1 : d - revealed);
   }
 
   const auto& net = model.conditional();
@@ -45,8 +66,9 @@ double ao_arm_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& x, Rn
   double total = 0.0;
   for (Index c = 0; c < batch; ++c) {
     const double s = scale[static_cast<std::size_t>(c)];
+    const Index only = next[static_cast<std::size_t>(c)];
     for (Index i = 0; i < d; ++i) {
-      if (masked(i, c) != unknown) continue;
+      if (masked(i, c) != unknown || (only >= 0 && i != only)) continue;
       const auto logits = context.output.col(c).segment(i * k, k);
       const double log_norm = log_sum_exp(logits);
       for (Index v = 0; v < k; ++v) probabilities[v] = std::exp(static_cast<double>(logits[v]) - log_norm);

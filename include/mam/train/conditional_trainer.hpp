@@ -26,7 +26,8 @@ class ConditionalTrainer {
     const CodeMatrix batch = gather_columns(data_, batcher_.next(core_.options().batch_size, core_.rng()));
     core_.gradient().set_zero();
     StepReport report;
-    report.nll = ao_arm_loss(core_.model(), batch, core_.rng(), core_.gradient().conditional, 1.0, &core_.workspace());
+    report.nll = ao_arm_loss(core_.model(), batch, core_.rng(), core_.gradient().conditional, 1.0, &core_.workspace(),
+                             core_.options().conditional_orders);
     core_.apply("mam::ConditionalTrainer::step", report.nll, {false, true, false}, report);
     return report;
   }

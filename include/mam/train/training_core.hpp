@@ -15,6 +15,7 @@
 #include "mam/core/types.hpp"
 #include "mam/data/batcher.hpp"
 #include "mam/io/model_checkpoint.hpp"
+#include "mam/loss/ao_arm.hpp"
 #include "mam/model/gradient.hpp"
 #include "mam/model/workspace.hpp"
 #include "mam/nn/one_hot_input.hpp"
@@ -32,6 +33,9 @@ struct TrainerOptions {
   /// Keep an exponential moving average of the parameters (see ParameterAverage) with this
   /// decay, e.g. 0.999; 0 = off. Evaluate and sample with it: trainer.average()->copy_to(model).
   double average_decay = 0.0;
+  /// ConditionalTrainer: the orders its AO-ARM loss trains (default: all uniformly, as the
+  /// paper; OrderMix::left_to_right > 0 also trains the left-to-right ARM).
+  OrderMix conditional_orders{};
 };
 
 /// What one training step measured. Quantities a trainer does not compute are NaN.
