@@ -190,13 +190,6 @@ bool train_stage(Trainer& trainer, int stage, Budget budget, StageProgress& reco
   return !ex::interrupted();
 }
 
-/// After a finished stage: the model takes the stage's parameter average, where it keeps one.
-/// (Its checkpoint still holds the last iterate and the average, so --resume continues both.)
-template <class Trainer, class Model>
-void use_average(const Trainer& trainer, Model& model) {
-  if (trainer.average() != nullptr && trainer.average()->count() > 0) trainer.average()->copy_to(model);
-}
-
 /// Column c of x with the first `count` positions of orders[c] set to '?'. With one order per
 /// image for all levels the masks are nested, as in the paper's censor-and-sample.
 CodeMatrix mask_first(const CodeMatrix& x, const std::vector<std::vector<Index>>& orders, Index count) {
@@ -308,7 +301,7 @@ int main(int argc, char** argv) {
                        mam::ParameterGroup::conditional, o, csv,
                        [&](const mam::StepReport& report) { return ex::json_number(report.nll / bits); }))
         return interrupted_exit(stage1_path);
-      use_average(trainer, model);
+      ex::use_average(trainer, model);
     }
 
     // Stage 2: the marginal net, with the conditionals as the teacher. CSV monitor: the
@@ -328,7 +321,7 @@ int main(int argc, char** argv) {
                        mam::ParameterGroup::marginal, o, csv,
                        [&](const mam::StepReport&) { return ex::json_number(-model.log_marginal(monitor).mean() / bits); }))
         return interrupted_exit(stage2_path);
-      use_average(trainer, model);
+      ex::use_average(trainer, model);
     }
     ex::write_text_atomically(csv_path, csv.str());
     const double train_seconds = record.seconds[0] + record.seconds[1];

@@ -42,6 +42,8 @@ struct Parsed {
   explicit operator bool() const { return molecule != nullptr; }
 };
 
+inline constexpr const char* syntax_error_message = "SMILES syntax error";
+
 /// Parses and sanitizes `smiles`. Never throws: syntax errors (RDKit returns null),
 /// valence and kekulization errors (RDKit throws) and empty molecules all come back as an
 /// error message.
@@ -49,7 +51,7 @@ inline Parsed parse_smiles(const std::string& smiles) {
   Parsed result;
   try {
     result.molecule.reset(RDKit::SmilesToMol(smiles));
-    if (!result.molecule) result.error = "SMILES syntax error";
+    if (!result.molecule) result.error = syntax_error_message;
   } catch (const std::exception& e) {  // MolSanitizeException and anything else RDKit throws
     result.error = e.what();
   } catch (...) {
@@ -165,15 +167,19 @@ inline bool has_charged_atom(const RDKit::ROMol& molecule) {
 /// What the example needs to know about one generated string.
 struct Properties {
   bool valid = false;
-  std::string canonical;  ///< canonical SMILES when valid
-  double log_p = 0.0;     ///< Crippen logP when valid
+  bool syntax_error = false;  ///< invalid already as a string (RDKit's parser returned null)
+  std::string canonical;      ///< canonical SMILES when valid
+  double log_p = 0.0;         ///< Crippen logP when valid
 };
 
 /// Validity, canonical SMILES and logP of `smiles` in one parse (never throws).
 inline Properties properties(const std::string& smiles) {
   Properties result;
   const Parsed parsed = parse_smiles(smiles);
-  if (!parsed) return result;
+  if (!parsed) {
+    result.syntax_error = parsed.error == syntax_error_message;
+    return result;
+  }
   try {
     result.canonical = canonical_smiles(*parsed.molecule);
     result.log_p = crippen_log_p(*parsed.molecule);

@@ -29,4 +29,11 @@ inline void start_run(const std::string& output_directory, int threads) {
 /// True once SIGINT or SIGTERM arrived: save, then exit with 130.
 inline bool interrupted() { return detail::stop_requested != 0; }
 
+/// After a finished stage: the model takes the stage's parameter average, where it keeps one.
+/// (Its checkpoint still holds the last iterate and the average, so --resume continues both.)
+template <class Trainer, class Model>
+void use_average(const Trainer& trainer, Model& model) {
+  if (trainer.average() != nullptr && trainer.average()->count() > 0) trainer.average()->copy_to(model);
+}
+
 }  // namespace mam::examples
