@@ -25,10 +25,12 @@
 //   non-finite loss or gradient in training      "non-finite loss or gradient" below; the
 //                                                example: ctest example_numeric_error_keeps
 //                                                _checkpoint
+//   trainer options out of range                 "a trainer refuses a left-to-right share" below
 #include <catch2/catch.hpp>
 
 #include <sys/resource.h>
 
+#include <cmath>
 #include <csignal>
 #include <fstream>
 #include <functional>
@@ -214,6 +216,20 @@ TEST_CASE("contract: a trainer checkpoint of another architecture or scalar type
   CHECK_THAT(message_of<mam::architecture_error>([&] { marginal_trainer.load(path); }),
              Catch::StartsWith("mam::MarginalTrainer::load: ") && Catch::Contains("'trainer'") &&
                  Catch::Contains("expected 'marginal', got 'conditional'"));
+}
+
+TEST_CASE("contract: a trainer refuses a left-to-right share outside [0, 1] when it is made", "[contract]") {
+  const CodeMatrix data = zeros(4, 10);
+  Model model = small_model(4, 3, 8);
+  mam::TrainerOptions options;
+  options.batch_size = 4;
+  options.conditional_orders.left_to_right = 1.5;
+  CHECK_THAT(message_of<mam::value_error>([&] { mam::ConditionalTrainer<Model>(model, data, options, 1); }),
+             Catch::StartsWith("mam::Trainer: ") && Catch::Contains("conditional_orders.left_to_right in [0, 1]") &&
+                 Catch::Contains("1.5"));
+  options.conditional_orders.left_to_right = 1.0;
+  mam::ConditionalTrainer<Model> trainer(model, data, options, 1);
+  CHECK(std::isfinite(trainer.step().nll));
 }
 
 TEST_CASE("contract: an interrupted checkpoint write leaves the previous checkpoint intact", "[contract]") {

@@ -28,7 +28,8 @@ struct OrderMix {
   double left_to_right = 0.0;
 };
 
-/// Mean over the batch of the per-sequence AO-ARM NLL estimate (nats). Adds `weight` times
+/// Mean over the batch of the per-sequence NLL estimates (nats): the AO-ARM bound's, and the
+/// left-to-right chain's for the share `orders` trains in that order. Adds `weight` times
 /// its gradient into `conditional_gradient`. `x` holds complete samples, one per column.
 template <class Model, class Scalar>
 double ao_arm_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& x, Rng& rng,
