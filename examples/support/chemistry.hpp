@@ -38,11 +38,10 @@ inline void silence_rdkit_logging() {
 /// A parsed, sanitized molecule, or nothing and the reason.
 struct Parsed {
   std::unique_ptr<RDKit::RWMol> molecule;
-  std::string error;  ///< empty when `molecule` is set
+  std::string error;          ///< empty when `molecule` is set
+  bool syntax_error = false;  ///< RDKit's parser returned null (not a chemistry failure)
   explicit operator bool() const { return molecule != nullptr; }
 };
-
-inline constexpr const char* syntax_error_message = "SMILES syntax error";
 
 /// Parses and sanitizes `smiles`. Never throws: syntax errors (RDKit returns null),
 /// valence and kekulization errors (RDKit throws) and empty molecules all come back as an
@@ -51,7 +50,10 @@ inline Parsed parse_smiles(const std::string& smiles) {
   Parsed result;
   try {
     result.molecule.reset(RDKit::SmilesToMol(smiles));
-    if (!result.molecule) result.error = syntax_error_message;
+    if (!result.molecule) {
+      result.error = "SMILES syntax error";
+      result.syntax_error = true;
+    }
   } catch (const std::exception& e) {  // MolSanitizeException and anything else RDKit throws
     result.error = e.what();
   } catch (...) {
@@ -177,7 +179,7 @@ inline Properties properties(const std::string& smiles) {
   Properties result;
   const Parsed parsed = parse_smiles(smiles);
   if (!parsed) {
-    result.syntax_error = parsed.error == syntax_error_message;
+    result.syntax_error = parsed.syntax_error;
     return result;
   }
   try {

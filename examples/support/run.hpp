@@ -1,7 +1,8 @@
 #pragma once
 // What every training example does before it trains: check that the output directory can be
 // written (fail now, not after hours of training), set the thread count, and turn SIGINT and
-// SIGTERM into a flag the training loop polls, so it can write its checkpoint and exit 130.
+// SIGTERM into a flag the training loop polls, so it can write its checkpoint and exit 130;
+// and, after a stage, hand its parameter average on to the model.
 
 #include <csignal>
 #include <string>
