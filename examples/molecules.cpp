@@ -66,6 +66,8 @@ struct Options {
   long stage1_steps = 3000, stage2_steps = 1000;
   double stage1_minutes = 0.0, stage2_minutes = 0.0;  // time budgets instead of steps when > 0
   double left_to_right_share = 0.0;  // stage 1: share of samples trained as a left-to-right ARM
+  double padding_tail_share = 0.05;  // ... of those, the share scored in the padding tail (0: uniform)
+  mam::Code padding_code = mam::unknown;  // the data's, set once the vocabulary is known
   int gibbs_steps = 4;
   ex::MarginalStageOptions stage2;  // MLE stage 2
   // Energy-based.
@@ -462,6 +464,10 @@ mam::TrainerOptions trainer_options(const Options& o) {
   options.clip_norm = o.clip;
   options.average_decay = o.average;
   options.conditional_orders.left_to_right = o.left_to_right_share;
+  if (o.padding_tail_share > 0.0) {
+    options.conditional_orders.padding = o.padding_code;
+    options.conditional_orders.padding_tail_share = o.padding_tail_share;
+  }
   return options;
 }
 
@@ -580,6 +586,11 @@ int main(int argc, char** argv) {
   app.add_option("--final-lr", o.final_lr_fraction,
                  "final learning rate as a fraction of --lr (cosine decay per stage; 1; energy mode: 0.1)")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--padding-tail-share", o.padding_tail_share,
+                 "stage 1: of the left-to-right samples, the share scored in the padding after a string's end, whose "
+                 "conditionals are learnt at once (the others are scored on the string and its stop; weighted so the "
+                 "estimate stays unbiased); 0: positions drawn uniformly (0.05)")
+      ->check(CLI::Range(0.0, 0.99));
   app.add_option("--average", o.average,
                  "decay of an exponential moving average of the parameters, which each stage hands on instead of "
                  "its last iterate (0.999; 0 = off; energy mode: 0)")
@@ -700,6 +711,7 @@ int main(int argc, char** argv) {
     const std::unordered_set<std::string> training(data.canonical.begin(), data.canonical.end());
     const auto d = static_cast<mam::Index>(o.length);
     const mam::Index k = data.vocabulary.size();
+    o.padding_code = data.vocabulary.padding_code();
 
     mam::Rng rng(o.seed);
     Model model = mam::make_residual_model<float>(d, k, o.hidden, o.layers, rng);
@@ -866,7 +878,7 @@ int main(int argc, char** argv) {
       json.add("vocabulary", static_cast<long>(k)).add("molecules", static_cast<long>(data.canonical.size()));
       json.add("smiles_augment", o.smiles_augment).add("training_strings", static_cast<long>(data.training_codes.cols()));
       json.add("samples", metrics.count).add("sample_order", o.sample_order).add("temperature", o.temperature)
-          .add("left_to_right_share", o.left_to_right_share).add("average", o.average);
+          .add("left_to_right_share", o.left_to_right_share).add("padding_tail_share", o.padding_tail_share).add("average", o.average);
       json.add("valid", metrics.valid_fraction).add("invalid_syntax", static_cast<double>(metrics.syntax_errors) / static_cast<double>(metrics.count));
       json.add("unique", metrics.unique_fraction).add("novel", metrics.novel_fraction);
       json.add("logp_mean", metrics.log_p_mean).add("logp_std", metrics.log_p_std).add("logp_mean_data", data_log_p);

@@ -218,16 +218,20 @@ TEST_CASE("contract: a trainer checkpoint of another architecture or scalar type
                  Catch::Contains("expected 'marginal', got 'conditional'"));
 }
 
-TEST_CASE("contract: a trainer refuses a left-to-right share outside [0, 1] when it is made", "[contract]") {
+TEST_CASE("contract: a trainer refuses an OrderMix it cannot use when it is made", "[contract]") {
   const CodeMatrix data = zeros(4, 10);
   Model model = small_model(4, 3, 8);
   mam::TrainerOptions options;
   options.batch_size = 4;
   options.conditional_orders.left_to_right = 1.5;
   CHECK_THAT(message_of<mam::value_error>([&] { mam::ConditionalTrainer<Model>(model, data, options, 1); }),
-             Catch::StartsWith("mam::Trainer: ") && Catch::Contains("conditional_orders.left_to_right in [0, 1]") &&
+             Catch::StartsWith("mam::Trainer: ") && Catch::Contains("OrderMix::left_to_right in [0, 1]") &&
                  Catch::Contains("1.5"));
   options.conditional_orders.left_to_right = 1.0;
+  options.conditional_orders.padding = 3;  // K = 3 values: codes 0..2
+  CHECK_THAT(message_of<mam::value_error>([&] { mam::ConditionalTrainer<Model>(model, data, options, 1); }),
+             Catch::StartsWith("mam::Trainer: ") && Catch::Contains("OrderMix::padding in 0..2 or unknown"));
+  options.conditional_orders.padding = 0;
   mam::ConditionalTrainer<Model> trainer(model, data, options, 1);
   CHECK(std::isfinite(trainer.step().nll));
 }

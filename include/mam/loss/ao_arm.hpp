@@ -9,8 +9,15 @@
 // left-to-right chain's NLL. Data whose grammar reads left to right (SMILES: brackets and ring
 // digits must close) is sampled best in that order, and an AO-ARM spreads its capacity over
 // all D! orders; the mixture keeps every order trained and the one used for sampling sharper.
+// For strings padded at the end, the left-to-right position can be drawn mostly among the
+// string's own tokens and its stop (the first padding code) instead of uniformly: the padding
+// tail's conditionals (pad after pad) are learnt at once, and for short strings they are most
+// of the positions. Weighting by 1/q(t) keeps the estimate unbiased.
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
 #include "mam/core/error.hpp"
 #include "mam/core/math.hpp"
@@ -26,7 +33,50 @@ struct OrderMix {
   /// Probability that a sample is trained in the left-to-right order, on its next position
   /// (the fixed-order ARM loss); otherwise in a uniformly random order (the AO-ARM loss).
   double left_to_right = 0.0;
+  /// The code that pads strings at their end, or `unknown` (none: left-to-right positions are
+  /// drawn uniformly). With it, a left-to-right sample lands in the padding tail after the
+  /// stop with probability `padding_tail_share` and among the other positions otherwise.
+  Code padding = unknown;
+  double padding_tail_share = 0.05;
 };
+
+namespace detail {
+
+/// Refuses an OrderMix that ao_arm_loss cannot use with K values.
+inline void validate_order_mix(const OrderMix& orders, Index k, const char* function) {
+  require<value_error>(orders.left_to_right >= 0.0 && orders.left_to_right <= 1.0, function,
+                       "OrderMix::left_to_right in [0, 1]", orders.left_to_right);
+  require<value_error>(orders.padding == unknown || (orders.padding >= 0 && orders.padding < k), function,
+                       concat("OrderMix::padding in 0..", k - 1, " or unknown"), orders.padding);
+  // 0 would never score the tail (a biased estimate), 1 never the string itself.
+  require<value_error>(orders.padding_tail_share > 0.0 && orders.padding_tail_share < 1.0, function,
+                       "OrderMix::padding_tail_share in (0, 1)", orders.padding_tail_share);
+}
+
+/// The position a left-to-right sample is scored on, and the weight 1/q(t) of its loss.
+struct NextPosition {
+  Index position;
+  double weight;
+};
+
+/// Draws a column's left-to-right position: uniform over 0..D-1 without padding; with it,
+/// the positions after the stop (the first code of the trailing padding run) form the tail.
+inline NextPosition draw_next_position(const Eigen::Ref<const CodeMatrix>& x, Index column, const OrderMix& orders,
+                                       Rng& rng) {
+  const Index d = x.rows();
+  Index stop = d;
+  if (orders.padding != unknown) {
+    while (stop > 0 && x(stop - 1, column) == orders.padding) --stop;
+  }
+  const Index head = std::min(stop + 1, d), tail = d - head;
+  const auto uniform_in = [&rng](Index n) { return static_cast<Index>(rng.uniform_int(static_cast<std::uint64_t>(n))); };
+  if (tail == 0) return {uniform_in(d), static_cast<double>(d)};
+  const double share = orders.padding_tail_share;
+  if (rng.uniform() < share) return {head + uniform_in(tail), static_cast<double>(tail) / share};
+  return {uniform_in(head), static_cast<double>(head) / (1.0 - share)};
+}
+
+}  // namespace detail
 
 /// Mean over the batch of the per-sequence NLL estimates (nats): the AO-ARM bound's, and the
 /// left-to-right chain's for the share `orders` trains in that order. Adds `weight` times
@@ -40,8 +90,7 @@ double ao_arm_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& x, Rn
   validate_codes(x, d, k, function);
   detail::require<shape_error>(batch > 0, function, "a non-empty batch", batch);
   detail::require<value_error>((x.array() != unknown).all(), function, "complete samples", "'?' entries");
-  detail::require<value_error>(orders.left_to_right >= 0.0 && orders.left_to_right <= 1.0, function,
-                               "OrderMix::left_to_right in [0, 1]", orders.left_to_right);
+  detail::validate_order_mix(orders, k, function);
 
   CodeMatrix masked = x;
   std::vector<double> scale(static_cast<std::size_t>(batch));
@@ -49,13 +98,17 @@ double ao_arm_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& x, Rn
   std::vector<Index> next(static_cast<std::size_t>(batch), -1);
   for (Index c = 0; c < batch; ++c) {
     // No draw when the mix is off, so a plain AO-ARM run keeps its random stream.
-    const bool left_to_right = orders.left_to_right > 0.0 && rng.uniform() < orders.left_to_right;
-    const std::vector<Index> order = left_to_right ? std::vector<Index>() : rng.permutation(d);
+    if (orders.left_to_right > 0.0 && rng.uniform() < orders.left_to_right) {
+      const detail::NextPosition drawn = detail::draw_next_position(x, c, orders, rng);
+      for (Index j = drawn.position; j < d; ++j) masked(j, c) = unknown;
+      next[static_cast<std::size_t>(c)] = drawn.position;
+      scale[static_cast<std::size_t>(c)] = drawn.weight;
+      continue;
+    }
+    const std::vector<Index> order = rng.permutation(d);
     const auto revealed = static_cast<Index>(rng.uniform_int(static_cast<std::uint64_t>(d)));
-    for (Index j = revealed; j < d; ++j) masked(left_to_right ? j : order[static_cast<std::size_t>(j)], c) = unknown;
-    if (left_to_right) next[static_cast<std::size_t>(c)] = revealed;
-    scale[static_cast<std::size_t>(c)] =
-        static_cast<double>(d) / static_cast<double>(left_to_right ? 1 : d - revealed);
+    for (Index j = revealed; j < d; ++j) masked(order[static_cast<std::size_t>(j)], c) = unknown;
+    scale[static_cast<std::size_t>(c)] = static_cast<double>(d) / static_cast<double>(d - revealed);
   }
 
   const auto& net = model.conditional();

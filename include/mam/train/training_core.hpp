@@ -80,8 +80,7 @@ class TrainingCore {
     require<value_error>(options.clip_norm >= 0.0, function, "clip_norm >= 0 (0 = off)", options.clip_norm);
     require<value_error>(options.average_decay >= 0.0 && options.average_decay < 1.0, function,
                          "average_decay in [0, 1) (0 = off)", options.average_decay);
-    require<value_error>(options.conditional_orders.left_to_right >= 0.0 && options.conditional_orders.left_to_right <= 1.0,
-                         function, "conditional_orders.left_to_right in [0, 1]", options.conditional_orders.left_to_right);
+    validate_order_mix(options.conditional_orders, model.num_values(), function);
     if (options.average_decay > 0.0) average_.emplace(options.average_decay);
     adam_.add_group(model.marginal().num_parameters(), options.marginal_adam);
     adam_.add_group(model.conditional().num_parameters(), options.conditional_adam);
