@@ -111,27 +111,59 @@ double ao_arm_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& x, Rn
     scale[static_cast<std::size_t>(c)] = static_cast<double>(d) / static_cast<double>(d - revealed);
   }
 
+  std::vector<Index> any_order_columns, left_to_right_columns;
+  for (Index c = 0; c < batch; ++c)
+    (next[static_cast<std::size_t>(c)] < 0 ? any_order_columns : left_to_right_columns).push_back(c);
+
   const auto& net = model.conditional();
   Workspace<Model> local;
-  auto& context = detail::workspace_or(workspace, local).conditional;
-  net.forward(masked, context);
-  Matrix<Scalar> d_logits = Matrix<Scalar>::Zero(d * k, batch);
+  auto& buffers = detail::workspace_or(workspace, local);
+  const double per_sample = weight / static_cast<double>(batch);
   Vector<double> probabilities(k);
   double total = 0.0;
-  for (Index c = 0; c < batch; ++c) {
+  // Adds sample c's -log p(x_i | ...) from `logits` (K entries) to total, and writes its
+  // weighted gradient (softmax - one_hot) into `d_logits`.
+  auto score = [&](const auto& logits, Index i, Index c, auto&& d_logits) {
     const double s = scale[static_cast<std::size_t>(c)];
-    const Index only = next[static_cast<std::size_t>(c)];
-    for (Index i = 0; i < d; ++i) {
-      if (masked(i, c) != unknown || (only >= 0 && i != only)) continue;
-      const auto logits = context.output.col(c).segment(i * k, k);
-      const double log_norm = log_sum_exp(logits);
-      for (Index v = 0; v < k; ++v) probabilities[v] = std::exp(static_cast<double>(logits[v]) - log_norm);
-      total -= s * (static_cast<double>(logits[x(i, c)]) - log_norm);
-      probabilities[x(i, c)] -= 1.0;  // d(-log p)/d logits = softmax - one_hot
-      d_logits.col(c).segment(i * k, k) = (weight * s / static_cast<double>(batch) * probabilities).template cast<Scalar>();
+    const double log_norm = log_sum_exp(logits);
+    for (Index v = 0; v < k; ++v) probabilities[v] = std::exp(static_cast<double>(logits[v]) - log_norm);
+    total -= s * (static_cast<double>(logits[x(i, c)]) - log_norm);
+    probabilities[x(i, c)] -= 1.0;
+    d_logits = (per_sample * s * probabilities).template cast<Scalar>();
+  };
+
+  if (!any_order_columns.empty()) {
+    const CodeMatrix part = masked(Eigen::all, any_order_columns);
+    auto& context = buffers.conditional;
+    net.forward(part, context);
+    Matrix<Scalar> d_logits = Matrix<Scalar>::Zero(d * k, part.cols());
+    for (Index j = 0; j < part.cols(); ++j) {
+      for (Index i = 0; i < d; ++i) {
+        if (part(i, j) != unknown) continue;
+        score(context.output.col(j).segment(i * k, k), i, any_order_columns[static_cast<std::size_t>(j)],
+              d_logits.col(j).segment(i * k, k));
+      }
     }
+    net.backward(context, d_logits, conditional_gradient);
   }
-  net.backward(context, d_logits, conditional_gradient);
+  // Left-to-right samples read K of the D*K outputs: their pass skips the dense head (most
+  // of the network's work when D*K is large) and reads and trains K rows per sample.
+  if (!left_to_right_columns.empty()) {
+    const CodeMatrix part = masked(Eigen::all, left_to_right_columns);
+    auto& context = buffers.conditional_rows;
+    net.forward(part, context, /*with_head=*/false);
+    std::vector<Index> first_rows(left_to_right_columns.size());
+    for (std::size_t j = 0; j < first_rows.size(); ++j)
+      first_rows[j] = next[static_cast<std::size_t>(left_to_right_columns[j])] * k;
+    Matrix<Scalar> logits;
+    net.output_row_blocks(context, first_rows, k, logits);
+    Matrix<Scalar> d_logits(k, part.cols());
+    for (Index j = 0; j < part.cols(); ++j) {
+      const Index c = left_to_right_columns[static_cast<std::size_t>(j)];
+      score(logits.col(j), next[static_cast<std::size_t>(c)], c, d_logits.col(j));
+    }
+    net.backward_rows(context, first_rows, d_logits, conditional_gradient);
+  }
   return total / static_cast<double>(batch);
 }
 

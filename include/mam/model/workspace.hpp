@@ -9,6 +9,9 @@ template <class Model>
 struct Workspace {
   typename Model::marginal_network::Context marginal;
   typename Model::conditional_network::Context conditional;
+  /// A second conditional pass in the same step: one that reads a few outputs per sample
+  /// (ao_arm_loss's left-to-right samples) beside a dense one.
+  typename Model::conditional_network::Context conditional_rows;
 };
 
 namespace detail {
