@@ -84,6 +84,14 @@ void torch_dual_forward_backward(benchmark::State& state, const Shape& s, int th
   state.SetItemsProcessed(state.iterations() * s.batch);
 }
 
+void torch_hidden_product(benchmark::State& state, const Shape& s, int threads, const TorchSide&) {
+  torch::set_num_threads(threads);
+  torch::manual_seed(16);
+  const torch::Tensor weight = torch::rand({s.hidden, s.hidden}) * 2 - 1, x = torch::rand({s.batch, s.hidden}) * 2 - 1;
+  for (auto _ : state) benchmark::DoNotOptimize(torch::mm(x, weight.t()).data_ptr());  // as torch::nn::Linear
+  state.SetItemsProcessed(state.iterations() * s.batch);
+}
+
 void torch_energy_training_step(benchmark::State& state, const Shape& s, int threads, const TorchSide& side) {
   torch::set_num_threads(threads);
   torch::manual_seed(11);
@@ -156,9 +164,11 @@ struct Operation {
   MamBody mam;
   TorchBody libtorch;
   bool has_lean_variant;  ///< the reference runs a head whose output it does not use
+  bool has_bf16_variant = true;  ///< mam's side follows Shape::precision
 };
 
 constexpr Operation operations[] = {
+    {"hidden_layer_product", mam_hidden_product, torch_hidden_product, false, false},
     {"dual_mlp_forward_backward", mam_dual_forward_backward, torch_dual_forward_backward, false},
     {"energy_training_step", mam_energy_training_step, torch_energy_training_step, true},
     {"marginal_training_step", mam_marginal_training_step, torch_marginal_training_step, true},
@@ -194,7 +204,7 @@ void register_pairs(Suite& suite, const Shape& s, int threads) {
     suite.add(mam_name, [=](benchmark::State& state) { op.mam(state, s, threads); });
     suite.add(torch_name, [=](benchmark::State& state) { op.libtorch(state, s, threads, TorchSide{}); });
     suite.add_ratio({std::string(op.name) + " mam/LibTorch" + suffix, mam_name, torch_name, target, false});
-    if (amx_bf16_available()) {
+    if (op.has_bf16_variant && amx_bf16_available()) {
       const std::string bf16_name = std::string("mam_bf16/") + op.name + suffix;
       const std::string torch_bf16_name = std::string("libtorch_bf16/") + op.name + suffix;
       Shape bf16 = s;

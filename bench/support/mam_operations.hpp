@@ -51,6 +51,23 @@ inline ResidualMarginalizationModel<float> bench_model(const Shape& s, Rng& rng)
 inline ResidualMLPConfig marginal_config(const Shape& s) { return {s.d, s.k, s.hidden, s.layers, 1}; }
 inline ResidualMLPConfig conditional_config(const Shape& s) { return {s.d, s.k, s.hidden, s.layers, s.d * s.k}; }
 
+/// One hidden layer's product, H x H times H x batch, in Eigen: the GEMM that most of every
+/// pass is made of. Beside LibTorch's (its BLAS's) it tells how much of the other ratios is
+/// the machine's matrix kernel rather than the code around it.
+inline void mam_hidden_product(benchmark::State& state, const Shape& s, int threads) {
+  set_num_threads(threads);
+  Rng rng(16);
+  const auto uniform = [&rng] { return static_cast<float>(rng.uniform(-1.0, 1.0)); };
+  const Matrix<float> weight = Matrix<float>::NullaryExpr(s.hidden, s.hidden, uniform);
+  const Matrix<float> x = Matrix<float>::NullaryExpr(s.hidden, s.batch, uniform);
+  Matrix<float> y(s.hidden, s.batch);
+  for (auto _ : state) {
+    y.noalias() = weight * x;
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetItemsProcessed(state.iterations() * s.batch);
+}
+
 /// Forward and backward of both networks on a batch that is half '?', with random output
 /// gradients.
 inline void mam_dual_forward_backward(benchmark::State& state, const Shape& s, int threads) {
