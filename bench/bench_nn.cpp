@@ -36,15 +36,7 @@ void register_shape(Suite& suite, const Shape& s, int threads) {
   const double dual_forward_flops = forward_flops(s, 1) + forward_flops(s, s.d * s.k);
 
   suite.add("eigen_gemm_HxH_times_HxB" + suffix, [=](benchmark::State& state) {
-    set_num_threads(threads);
-    Rng rng(1);
-    Matrix<float> w = Matrix<float>::Random(s.hidden, s.hidden);
-    Matrix<float> x = Matrix<float>::Random(s.hidden, s.batch);
-    Matrix<float> y(s.hidden, s.batch);
-    for (auto _ : state) {
-      y.noalias() = w * x;
-      benchmark::DoNotOptimize(y.data());
-    }
+    mam_hidden_product(state, s, threads);
     set_rate_counters(state, gemm_flops(s.hidden, s.hidden, s.batch), s.batch);
   });
 
