@@ -6,6 +6,7 @@
 #include <mam/core/rng.hpp>
 #include <mam/core/threads.hpp>
 #include <mam/model/marginalization_model.hpp>
+#include <mam/nn/float_gemm.hpp>
 #include <mam/nn/residual_mlp.hpp>
 #include <mam/sample/ancestral.hpp>
 #include <mam/train/energy_trainer.hpp>
@@ -51,10 +52,12 @@ inline ResidualMarginalizationModel<float> bench_model(const Shape& s, Rng& rng)
 inline ResidualMLPConfig marginal_config(const Shape& s) { return {s.d, s.k, s.hidden, s.layers, 1}; }
 inline ResidualMLPConfig conditional_config(const Shape& s) { return {s.d, s.k, s.hidden, s.layers, s.d * s.k}; }
 
-/// One hidden layer's product, H x H times H x batch, in Eigen: the GEMM that most of every
-/// pass is made of. Beside LibTorch's (its BLAS's) it tells how much of the other ratios is
-/// the machine's matrix kernel rather than the code around it.
-inline void mam_hidden_product(benchmark::State& state, const Shape& s, int threads) {
+/// One hidden layer's product, H x H times H x batch, as the networks run it
+/// (mam::detail::multiply: the AVX2 kernel where it is available, Eigen's otherwise), or with
+/// `eigen_only` Eigen's own product: the GEMM that most of every pass is made of. Beside
+/// LibTorch's (its BLAS's) it tells how much of the other ratios is the machine's matrix
+/// kernel rather than the code around it.
+inline void hidden_product(benchmark::State& state, const Shape& s, int threads, bool eigen_only) {
   set_num_threads(threads);
   Rng rng(16);
   const auto uniform = [&rng] { return static_cast<float>(rng.uniform(-1.0, 1.0)); };
@@ -62,10 +65,21 @@ inline void mam_hidden_product(benchmark::State& state, const Shape& s, int thre
   const Matrix<float> x = Matrix<float>::NullaryExpr(s.hidden, s.batch, uniform);
   Matrix<float> y(s.hidden, s.batch);
   for (auto _ : state) {
-    y.noalias() = weight * x;
+    if (eigen_only)
+      y.noalias() = weight * x;
+    else
+      detail::multiply(weight, x, y, false);
     benchmark::DoNotOptimize(y.data());
   }
   state.SetItemsProcessed(state.iterations() * s.batch);
+}
+
+inline void mam_hidden_product(benchmark::State& state, const Shape& s, int threads) {
+  hidden_product(state, s, threads, false);
+}
+
+inline void eigen_hidden_product(benchmark::State& state, const Shape& s, int threads) {
+  hidden_product(state, s, threads, true);
 }
 
 /// Forward and backward of both networks on a batch that is half '?', with random output

@@ -15,7 +15,7 @@
 
 namespace mam {
 
-/// Sets the number of threads used by Eigen's products and by mam's own parallel loops.
+/// Sets the number of threads used by matrix products (mam's and Eigen's) and by mam's own parallel loops.
 inline void set_num_threads(int threads) {
   detail::require<value_error>(threads >= 1, "mam::set_num_threads", "threads >= 1", threads);
   Eigen::setNbThreads(threads);

@@ -45,7 +45,7 @@ namespace mam {
 
 /// How a network multiplies its weight matrices.
 enum class MatmulPrecision {
-  float32,   ///< float products (Eigen's GEMM): the default
+  float32,   ///< float products (mam::detail::multiply: an AVX2 kernel or Eigen's GEMM): the default
   bfloat16,  ///< inputs rounded to bfloat16, float sums, on AMX tiles (amx_bf16_available())
 };
 

@@ -6,6 +6,7 @@
 #include "mam/core/error.hpp"
 #include "mam/core/rng.hpp"
 #include "mam/core/types.hpp"
+#include "mam/nn/float_gemm.hpp"
 #include "mam/nn/init.hpp"
 
 namespace mam {
@@ -59,7 +60,7 @@ class Linear {
   void multiply(const Vector<Scalar>& parameters, const Eigen::Ref<const Matrix<Scalar>>& x,
                 Matrix<Scalar>& y) const {
     y.resize(out_, x.cols());
-    y.noalias() = weight(parameters) * x;
+    detail::multiply(weight(parameters), x, y, false);
   }
 
   /// y = W x + b.
@@ -74,11 +75,11 @@ class Linear {
   void backward(const Vector<Scalar>& parameters, const Eigen::Ref<const Matrix<Scalar>>& x,
                 const Eigen::Ref<const Matrix<Scalar>>& dy, Vector<Scalar>& gradient,
                 Matrix<Scalar>* dx = nullptr) const {
-    weight(gradient).noalias() += dy * x.transpose();
+    detail::multiply(dy, x.transpose(), weight(gradient), true);
     bias(gradient) += dy.rowwise().sum();
     if (dx != nullptr) {
       dx->resize(in_, dy.cols());
-      dx->noalias() = weight(parameters).transpose() * dy;
+      detail::multiply(weight(parameters).transpose(), dy, *dx, false);
     }
   }
 

@@ -19,6 +19,7 @@
 #include "mam/core/rng.hpp"
 #include "mam/core/threads.hpp"
 #include "mam/core/types.hpp"
+#include "mam/nn/float_gemm.hpp"
 #include "mam/nn/init.hpp"
 
 namespace mam {
@@ -243,8 +244,8 @@ class OneHotInput {
                       Matrix<Scalar>& dx) const {
     dx.setZero(in_features(), dy.cols());
     for (Index block = 0; block < num_blocks(); ++block)
-      dx.noalias() += weight_block(parameters, block).transpose() *
-                      dy.middleRows(block * block_rows, rows_in_block(block));
+      detail::multiply(weight_block(parameters, block).transpose(),
+                       dy.middleRows(block * block_rows, rows_in_block(block)), dx, true);
   }
 
  private:

@@ -387,10 +387,10 @@ class ResidualMLP {
                                grad_hidden, true);
           continue;
         }
-        block.weight(gradient).noalias() += grad_pre * below.transpose();
+        detail::multiply(grad_pre, below.transpose(), block.weight(gradient), true);
         block.bias(gradient) += grad_pre.rowwise().sum();
         // The skip connection passes grad_hidden straight through; the block adds W^T dz.
-        grad_hidden.noalias() += block.weight(parameters_).transpose() * grad_pre;
+        detail::multiply(block.weight(parameters_).transpose(), grad_pre, grad_hidden, true);
       }
       activation_backward(act, context.pre[0], grad_hidden, grad_pre);
     });
