@@ -177,7 +177,11 @@ inline void multiply_share(const FloatOperand& a, const FloatOperand& b, float* 
     pack_b(b, c0, columns, first, depth, packed_b.data());
     for (Index block = 0; block < rows; block += row_block) {
       const Index height = std::min(row_block, rows - block);
-      if (!in_place) pack_a(a, r0 + block, height, first, depth, packed_a.data());
+      const Index full_rows = height / tile_rows * tile_rows;
+      if (!in_place)
+        pack_a(a, r0 + block, height, first, depth, packed_a.data());
+      else if (full_rows < height)  // read in place but for the last rows, fewer than a panel
+        pack_a(a, r0 + block + full_rows, height - full_rows, first, depth, packed_a.data());
       for (Index j = 0; j < columns; j += tile_cols) {
         const float* b_panel = packed_b.data() + j * depth;
         const Index width = std::min(tile_cols, columns - j);
@@ -188,9 +192,8 @@ inline void multiply_share(const FloatOperand& a, const FloatOperand& b, float* 
           if (in_place && tile_height == tile_rows) {
             a_panel = a.at(r0 + block + i, first);
             a_step = a.col_stride;
-          } else if (in_place) {  // the last rows of A, fewer than a panel: packed with zeros
+          } else if (in_place) {  // the last rows of A, packed above with zero rows
             a_panel = packed_a.data();
-            pack_a(a, r0 + block + i, tile_height, first, depth, packed_a.data());
           }
           float* tile = c + (r0 + block + i) + (c0 + j) * ldc;
           if (tile_height == tile_rows && width == tile_cols) {
