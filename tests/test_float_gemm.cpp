@@ -27,10 +27,11 @@ double max_error(const Eigen::Ref<const Matrix<float>>& got, const Matrix<double
 }  // namespace
 
 TEST_CASE("detail::multiply equals the exact product for every operand layout and edge size", "[nn][gemm]") {
-  // Sizes around the kernel's 16 x 6 tiles, its 256-deep and 192-row blocks, the 48-column
-  // switch between packed and in-place A, and the Eigen fallbacks (vectors, empty depth).
+  // Sizes around the kernel's 16 x 6 tiles, its 256-deep and 192-row blocks, the 16-column
+  // switch between in-place and packed A, the 2-thread switch from a row to a column split
+  // (96 columns), and the Eigen fallbacks (vectors, empty depth).
   const std::vector<Index> rows = {1, 15, 16, 17, 40, 193, 401};
-  const std::vector<Index> cols = {1, 5, 6, 7, 48, 49, 130};
+  const std::vector<Index> cols = {1, 5, 6, 7, 16, 17, 48, 130};
   const std::vector<Index> depths = {0, 1, 7, 8, 255, 257, 520};
   const int threads = GENERATE(1, 2);
   mam::set_num_threads(threads);

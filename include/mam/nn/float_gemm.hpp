@@ -74,7 +74,7 @@ constexpr Index tile_rows = 16;   // MR: two 8-float registers of a column of C
 constexpr Index tile_cols = 6;    // NR: 12 accumulators + 2 of A + 1 broadcast of the 16 registers
 constexpr Index depth_block = 256;  // KC: a 16 x KC panel of A and a KC x 6 panel of B stay in L1
 constexpr Index row_block = 192;    // MC: the packed MC x KC block of A stays in L2
-constexpr Index in_place_columns = 48;
+constexpr Index in_place_columns = 16;
 
 // One column of a tile: 16 floats = or += two registers. (A lambda would not inherit the
 // kernel's target attribute.)
@@ -121,32 +121,42 @@ __attribute__((target("avx2,fma"))) inline void micro_kernel(Index depth, const 
 }
 
 // Rows [row, row + rows) and depth [first, first + depth) of A into 16-row panels, each laid
-// out step by step (16 floats per step), zero rows filling the last panel.
+// out step by step (16 floats per step), zero rows filling the last panel. Reads follow A's
+// contiguous direction: a column-major A (the weights) one column of the block at a time,
+// 4 KiB-apart 64-byte pieces being what the prefetchers cannot follow.
 inline void pack_a(const FloatOperand& a, Index row, Index rows, Index first, Index depth, float* out) {
-  for (Index panel = 0; panel < rows; panel += tile_rows, out += tile_rows * depth) {
-    const Index height = std::min(tile_rows, rows - panel);
-    if (height < tile_rows) std::fill(out, out + tile_rows * depth, 0.0f);
-    if (a.row_stride == 1 && height == tile_rows) {
+  const Index full_panels = rows / tile_rows, tail = rows - full_panels * tile_rows;
+  float* tail_panel = out + full_panels * tile_rows * depth;
+  if (tail > 0) std::fill(tail_panel, tail_panel + tile_rows * depth, 0.0f);
+  if (a.row_stride == 1) {
+    for (Index p = 0; p < depth; ++p) {
+      const float* source = a.at(row, first + p);
       // A fixed-size copy, which the compiler unrolls; a variable one became a slow "rep movs".
-      for (Index p = 0; p < depth; ++p)
-        std::memcpy(out + p * tile_rows, a.at(row + panel, first + p), sizeof(float) * tile_rows);
-    } else if (a.row_stride == 1) {
-      for (Index p = 0; p < depth; ++p)
-        std::copy_n(a.at(row + panel, first + p), height, out + p * tile_rows);
-    } else {  // rows strided (A is a transposed matrix): walk along each row, usually contiguous
-      for (Index r = 0; r < height; ++r) {
-        const float* source = a.at(row + panel + r, first);
-        for (Index p = 0; p < depth; ++p) out[p * tile_rows + r] = source[p * a.col_stride];
-      }
+      for (Index panel = 0; panel < full_panels; ++panel)
+        std::memcpy(out + (panel * depth + p) * tile_rows, source + panel * tile_rows, sizeof(float) * tile_rows);
+      std::copy_n(source + full_panels * tile_rows, tail, tail_panel + p * tile_rows);
     }
+    return;
+  }
+  // Rows strided (A is a transposed matrix): walk along each row, usually contiguous.
+  for (Index r = 0; r < rows; ++r) {
+    const float* source = a.at(row + r, first);
+    float* panel = out + (r / tile_rows) * tile_rows * depth + r % tile_rows;
+    for (Index p = 0; p < depth; ++p) panel[p * tile_rows] = source[p * a.col_stride];
   }
 }
 
 // Columns [column, column + columns) and depth [first, first + depth) of B into 6-column
-// panels (6 floats per step), zero columns filling the last panel.
+// panels (6 floats per step), zero columns filling the last panel. A row-major B (x^T in
+// dy x^T) is read along its rows, a column-major one along its columns.
 inline void pack_b(const FloatOperand& b, Index column, Index columns, Index first, Index depth, float* out) {
   for (Index panel = 0; panel < columns; panel += tile_cols, out += tile_cols * depth) {
     const Index width = std::min(tile_cols, columns - panel);
+    if (b.col_stride == 1 && b.row_stride != 1 && width == tile_cols) {
+      for (Index p = 0; p < depth; ++p)
+        std::memcpy(out + p * tile_cols, b.at(first + p, column + panel), sizeof(float) * tile_cols);
+      continue;
+    }
     for (Index j = 0; j < tile_cols; ++j) {
       if (j >= width) {
         for (Index p = 0; p < depth; ++p) out[p * tile_cols + j] = 0.0f;
@@ -162,8 +172,10 @@ inline void pack_b(const FloatOperand& b, Index column, Index columns, Index fir
 inline void multiply_share(const FloatOperand& a, const FloatOperand& b, float* c, Index ldc, Index r0,
                            Index rows, Index c0, Index columns, bool accumulate) {
   const Index depth_total = a.cols;
-  // With few columns each panel of A is used by few tiles, so packing it costs more than it
-  // saves; a column-major A is then read where it lies.
+  // With very few columns each panel of A is used by few tiles, so packing it costs about
+  // what it saves; a column-major A is then read where it lies. Read in place, a 16-row strip
+  // of a 512-row matrix sits in 2 KiB-apart pieces that share two L1 sets, so from 17 columns
+  // on the packed copy wins (a 512 x 512 product of 32 columns: 50 against 36 GFLOP/s).
   const bool in_place = a.row_stride == 1 && columns <= in_place_columns;
   const Index panel_columns = (columns + tile_cols - 1) / tile_cols * tile_cols;
   // Eigen vectors: aligned for the kernel's loads, and not zero-filled like std::vector.
