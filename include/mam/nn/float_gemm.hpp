@@ -2,7 +2,7 @@
 // Float matrix products C = A B and C += A B for CPUs with AVX2 and FMA but without AVX-512
 // in the build, where Eigen's own kernel runs at about two thirds of the machine's rate: on
 // the project's AMD EPYC (AVX2 + FMA), mam_bench's hidden-layer product (H x H times
-// H x batch) takes Eigen 1.33-1.50 times as long as this kernel, which is about as fast as
+// H x batch) takes Eigen 1.3-1.8 times as long as this kernel, which is about as fast as
 // OpenBLAS's. Builds with AVX-512 keep Eigen's kernels, which use the wider registers.
 //
 // The layout is the usual one of BLIS-style GEMM: B is packed in panels of 6 columns and A in
