@@ -57,6 +57,15 @@ TEST_CASE("detail::multiply equals the exact product for every operand layout an
         mam::detail::multiply(a, b_t.transpose(), c, true);  // dy x^T of a weight gradient
         CHECK(max_error(c, product + start.cast<double>()) <= tolerance + 1e-6);
 
+        // A packed once (the networks' kept weights), as W and as W^T: the same product.
+        const mam::detail::PackedFloatLhs packed(a), packed_transposed(a_t.transpose());
+        c = start;
+        mam::detail::multiply(a, b, c, false, &packed);
+        CHECK(max_error(c, product) <= tolerance);
+        c = start;
+        mam::detail::multiply(a_t.transpose(), b, c, true, &packed_transposed);
+        CHECK(max_error(c, product + start.cast<double>()) <= tolerance + 1e-6);
+
         // Into a block of a larger matrix, both operands transposed: the rest stays untouched.
         Matrix<float> frame = Matrix<float>::Constant(m + 3, n + 2, 7.0f);
         mam::detail::multiply(a_t.transpose(), b_t.transpose(), frame.block(1, 2, m, n), false);
@@ -81,6 +90,24 @@ TEST_CASE("detail::multiply gives the same bits on 1 and 2 threads", "[nn][gemm]
   }
 }
 
+TEST_CASE("a packed left operand gives the bits of the product that packs it itself", "[nn][gemm][threads]") {
+  // The kernel reads the same panels in the same order either way, in place (16 columns or
+  // fewer) or packed, on a row split (few columns) or a column split between threads.
+  for (auto [m, n, k] : {std::tuple<Index, Index, Index>{512, 16, 512}, {512, 17, 512}, {200, 130, 300}, {33, 7, 9}}) {
+    INFO("m " << m << ", n " << n << ", k " << k);
+    const Matrix<float> a = Matrix<float>::Random(m, k), b = Matrix<float>::Random(k, n);
+    const mam::detail::PackedFloatLhs packed(a);
+    for (int threads : {1, 2}) {
+      mam::set_num_threads(threads);
+      Matrix<float> plain(m, n), from_packed(m, n);
+      mam::detail::multiply(a, b, plain, false);
+      mam::detail::multiply(a, b, from_packed, false, &packed);
+      CHECK((plain.array() == from_packed.array()).all());
+    }
+  }
+  mam::set_num_threads(1);
+}
+
 TEST_CASE("detail::multiply refuses operands whose shapes do not chain", "[nn][gemm]") {
   const Matrix<float> a = Matrix<float>::Random(20, 30), b = Matrix<float>::Random(31, 10);
   Matrix<float> c(20, 10);
@@ -90,6 +117,11 @@ TEST_CASE("detail::multiply refuses operands whose shapes do not chain", "[nn][g
   CHECK_THROWS_AS(mam::detail::multiply(a, fits, wrong, false), mam::shape_error);
   CHECK_THROWS_WITH(mam::detail::multiply(a, fits, wrong, false),
                     Catch::Contains("mam::detail::multiply") && Catch::Contains("21 x 10 = 20 x 30 times 30 x 10"));
+  // A packing of another matrix's shape.
+  const Matrix<float> wider = Matrix<float>::Random(20, 31);
+  const mam::detail::PackedFloatLhs other(wider);
+  CHECK_THROWS_WITH(mam::detail::multiply(a, fits, c, false, &other),
+                    Catch::Contains("lhs packed as 20 x 30") && Catch::Contains("20 x 31"));
 }
 
 TEST_CASE("detail::multiply in double is Eigen's product", "[nn][gemm]") {

@@ -432,6 +432,53 @@ TEST_CASE("ResidualMLP::update_code + recompute equals a fresh forward pass", "[
   CHECK_THROWS_AS(net.update_code(context, 0, 0, 3), mam::value_error);
 }
 
+TEST_CASE("ResidualMLP: kept packed weights follow every change of the parameters", "[nn]") {
+  // Small passes and walks multiply by weights packed once per version of the parameters. A
+  // copy packs nothing until its own small pass, and column c of a product does not depend on
+  // the other columns, so a copy's pass over the same codes must give the same bits. Each
+  // way of changing the parameters must drop the packing.
+  Rng rng(27);
+  mam::ResidualMLP<float> net({40, 2, 64, 4, 80}, rng);
+  const CodeMatrix codes = random_codes(40, 2, 16, rng, 0.4);
+  const CodeMatrix batch = random_codes(40, 2, 200, rng, 0.4);  // a full batch: no packing of its own
+  auto same_as_a_copy = [&](const mam::ResidualMLP<float>& network) {
+    const mam::ResidualMLP<float> copy = network;
+    const Matrix<float> small = network(codes), again = network(codes), copied = copy(codes);
+    return (small.array() == again.array()).all() && (small.array() == copied.array()).all();
+  };
+  const Matrix<float> before = net(codes);
+  CHECK(same_as_a_copy(net));
+
+  net.parameters() *= 1.25f;
+  const Matrix<float> after = net(codes);
+  CHECK((after.array() != before.array()).any());
+  CHECK(same_as_a_copy(net));
+
+  Rng other(28);
+  net.initialize(other);
+  CHECK(same_as_a_copy(net));
+  net.set_parameters(Vector<float>(net.parameters() * 0.5f));
+  CHECK(same_as_a_copy(net));
+  net.set_head_to_zero();
+  CHECK(net(codes).isZero());
+  mam::ResidualMLP<float> trunk({40, 2, 64, 4, 80}, other);
+  net.copy_trunk_from(trunk);
+  CHECK(same_as_a_copy(net));
+
+  // A walk (its first layer updated in place, so equal up to rounding) and a full batch after
+  // it, which takes the walk's packing (bit for bit).
+  auto context = net.forward(codes.leftCols(8));
+  CodeMatrix walked = codes.leftCols(8);
+  for (Index c = 0; c < 8; ++c) {
+    net.update_code(context, c, c, 1);
+    walked(c, c) = 1;
+  }
+  net.recompute(context);
+  const mam::ResidualMLP<float> copy = net;
+  CHECK((context.output - copy(walked)).cwiseAbs().maxCoeff() <= 1e-5f * (1.0f + context.output.cwiseAbs().maxCoeff()));
+  CHECK((net(batch).array() == copy(batch).array()).all());
+}
+
 TEST_CASE("threaded passes give the same numbers as one thread", "[nn][threads]") {
   // Large enough to cross the parallel-work threshold. mam's own loops give each thread
   // whole row blocks or columns (no sum is reordered); Eigen's threaded products may add in

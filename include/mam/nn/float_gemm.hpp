@@ -59,15 +59,6 @@ FloatOperand float_operand(const Eigen::MatrixBase<Expr>& expression) {
   return op;
 }
 
-#ifdef MAM_DETAIL_AVX2_GEMM_BUILD
-
-/// Whether this CPU runs AVX2 and FMA instructions (and the OS saves their registers). Asked
-/// once; the answer is a fact of the machine.
-inline bool avx2_fma_available() {
-  static const bool available = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return available;
-}
-
 namespace gemm {
 
 constexpr Index tile_rows = 16;   // MR: two 8-float registers of a column of C
@@ -75,50 +66,6 @@ constexpr Index tile_cols = 6;    // NR: 12 accumulators + 2 of A + 1 broadcast 
 constexpr Index depth_block = 256;  // KC: a 16 x KC panel of A and a KC x 6 panel of B stay in L1
 constexpr Index row_block = 192;    // MC: the packed MC x KC block of A stays in L2
 constexpr Index in_place_columns = 16;
-
-// One column of a tile: 16 floats = or += two registers. (A lambda would not inherit the
-// kernel's target attribute.)
-__attribute__((target("avx2,fma"))) inline void store_column(float* column, __m256 upper, __m256 lower,
-                                                             bool accumulate) {
-  if (accumulate) {
-    upper = _mm256_add_ps(upper, _mm256_loadu_ps(column));
-    lower = _mm256_add_ps(lower, _mm256_loadu_ps(column + 8));
-  }
-  _mm256_storeu_ps(column, upper);
-  _mm256_storeu_ps(column + 8, lower);
-}
-
-// The 16 x 6 tile c (column stride ldc) = or += the product of a 16 x depth panel of A (16
-// contiguous floats per step, `a_step` apart: 16 when packed, A's column stride when read in
-// place) and a packed depth x 6 panel of B (6 floats per step).
-__attribute__((target("avx2,fma"))) inline void micro_kernel(Index depth, const float* a, Index a_step,
-                                                             const float* b, float* c, Index ldc, bool accumulate) {
-  __m256 c00 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(),
-         c11 = _mm256_setzero_ps(), c02 = _mm256_setzero_ps(), c12 = _mm256_setzero_ps(),
-         c03 = _mm256_setzero_ps(), c13 = _mm256_setzero_ps(), c04 = _mm256_setzero_ps(),
-         c14 = _mm256_setzero_ps(), c05 = _mm256_setzero_ps(), c15 = _mm256_setzero_ps();
-  for (Index p = 0; p < depth; ++p, a += a_step, b += tile_cols) {
-    const __m256 a0 = _mm256_loadu_ps(a), a1 = _mm256_loadu_ps(a + 8);
-    __m256 s = _mm256_broadcast_ss(b);
-    c00 = _mm256_fmadd_ps(a0, s, c00), c10 = _mm256_fmadd_ps(a1, s, c10);
-    s = _mm256_broadcast_ss(b + 1);
-    c01 = _mm256_fmadd_ps(a0, s, c01), c11 = _mm256_fmadd_ps(a1, s, c11);
-    s = _mm256_broadcast_ss(b + 2);
-    c02 = _mm256_fmadd_ps(a0, s, c02), c12 = _mm256_fmadd_ps(a1, s, c12);
-    s = _mm256_broadcast_ss(b + 3);
-    c03 = _mm256_fmadd_ps(a0, s, c03), c13 = _mm256_fmadd_ps(a1, s, c13);
-    s = _mm256_broadcast_ss(b + 4);
-    c04 = _mm256_fmadd_ps(a0, s, c04), c14 = _mm256_fmadd_ps(a1, s, c14);
-    s = _mm256_broadcast_ss(b + 5);
-    c05 = _mm256_fmadd_ps(a0, s, c05), c15 = _mm256_fmadd_ps(a1, s, c15);
-  }
-  store_column(c, c00, c10, accumulate);
-  store_column(c + ldc, c01, c11, accumulate);
-  store_column(c + 2 * ldc, c02, c12, accumulate);
-  store_column(c + 3 * ldc, c03, c13, accumulate);
-  store_column(c + 4 * ldc, c04, c14, accumulate);
-  store_column(c + 5 * ldc, c05, c15, accumulate);
-}
 
 // Rows [row, row + rows) and depth [first, first + depth) of A into 16-row panels, each laid
 // out step by step (16 floats per step), zero rows filling the last panel. Reads follow A's
@@ -169,21 +116,120 @@ inline void pack_b(const FloatOperand& b, Index column, Index columns, Index fir
   }
 }
 
-// C[rows r0.., columns c0..] (+)= A[r0.., :] B[:, c0..] for one thread's share of C.
+// The offset in a whole-matrix packing of A (see PackedFloatLhs) of the panel of rows from
+// `row` (a multiple of 16) in the depth block that starts at `first`: the blocks before it
+// hold `first` steps of every padded row, and this one `depth` steps per row.
+constexpr Index packed_offset(Index padded_rows, Index first, Index depth, Index row) {
+  return first * padded_rows + row * depth;
+}
+
+}  // namespace gemm
+
+/// A left operand packed once, whole, in the layout the kernel packs A into: per 256-deep
+/// block, 16-row panels laid out step by step. Products with it skip packing A, and the
+/// threads of one product share it. The networks keep their weights packed this way while the
+/// parameters stay the same: a walk multiplies by the same weights once per step, and a pass
+/// over a few columns (a query) would otherwise spend as long packing as multiplying.
+class PackedFloatLhs {
+ public:
+  PackedFloatLhs() = default;
+
+  /// Packs `a`, a matrix or a view with direct access (any strides: W, or W^T).
+  template <class Expr>
+  explicit PackedFloatLhs(const Eigen::MatrixBase<Expr>& a) {
+    const FloatOperand operand = float_operand(a);
+    rows_ = operand.rows;
+    cols_ = operand.cols;
+    const Index padded_rows = (rows_ + gemm::tile_rows - 1) / gemm::tile_rows * gemm::tile_rows;
+    data_.resize(padded_rows * cols_);
+    for (Index first = 0; first < cols_; first += gemm::depth_block) {
+      const Index depth = std::min(gemm::depth_block, cols_ - first);
+      gemm::pack_a(operand, 0, rows_, first, depth, data_.data() + gemm::packed_offset(padded_rows, first, depth, 0));
+    }
+  }
+
+  Index rows() const { return rows_; }
+  Index cols() const { return cols_; }
+  const float* data() const { return data_.data(); }
+
+ private:
+  Vector<float> data_;
+  Index rows_ = 0, cols_ = 0;
+};
+
+#ifdef MAM_DETAIL_AVX2_GEMM_BUILD
+
+/// Whether this CPU runs AVX2 and FMA instructions (and the OS saves their registers). Asked
+/// once; the answer is a fact of the machine.
+inline bool avx2_fma_available() {
+  static const bool available = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return available;
+}
+
+namespace gemm {
+
+// One column of a tile: 16 floats = or += two registers. (A lambda would not inherit the
+// kernel's target attribute.)
+__attribute__((target("avx2,fma"))) inline void store_column(float* column, __m256 upper, __m256 lower,
+                                                             bool accumulate) {
+  if (accumulate) {
+    upper = _mm256_add_ps(upper, _mm256_loadu_ps(column));
+    lower = _mm256_add_ps(lower, _mm256_loadu_ps(column + 8));
+  }
+  _mm256_storeu_ps(column, upper);
+  _mm256_storeu_ps(column + 8, lower);
+}
+
+// The 16 x 6 tile c (column stride ldc) = or += the product of a 16 x depth panel of A (16
+// contiguous floats per step, `a_step` apart: 16 when packed, A's column stride when read in
+// place) and a packed depth x 6 panel of B (6 floats per step).
+__attribute__((target("avx2,fma"))) inline void micro_kernel(Index depth, const float* a, Index a_step,
+                                                             const float* b, float* c, Index ldc, bool accumulate) {
+  __m256 c00 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(),
+         c11 = _mm256_setzero_ps(), c02 = _mm256_setzero_ps(), c12 = _mm256_setzero_ps(),
+         c03 = _mm256_setzero_ps(), c13 = _mm256_setzero_ps(), c04 = _mm256_setzero_ps(),
+         c14 = _mm256_setzero_ps(), c05 = _mm256_setzero_ps(), c15 = _mm256_setzero_ps();
+  for (Index p = 0; p < depth; ++p, a += a_step, b += tile_cols) {
+    const __m256 a0 = _mm256_loadu_ps(a), a1 = _mm256_loadu_ps(a + 8);
+    __m256 s = _mm256_broadcast_ss(b);
+    c00 = _mm256_fmadd_ps(a0, s, c00), c10 = _mm256_fmadd_ps(a1, s, c10);
+    s = _mm256_broadcast_ss(b + 1);
+    c01 = _mm256_fmadd_ps(a0, s, c01), c11 = _mm256_fmadd_ps(a1, s, c11);
+    s = _mm256_broadcast_ss(b + 2);
+    c02 = _mm256_fmadd_ps(a0, s, c02), c12 = _mm256_fmadd_ps(a1, s, c12);
+    s = _mm256_broadcast_ss(b + 3);
+    c03 = _mm256_fmadd_ps(a0, s, c03), c13 = _mm256_fmadd_ps(a1, s, c13);
+    s = _mm256_broadcast_ss(b + 4);
+    c04 = _mm256_fmadd_ps(a0, s, c04), c14 = _mm256_fmadd_ps(a1, s, c14);
+    s = _mm256_broadcast_ss(b + 5);
+    c05 = _mm256_fmadd_ps(a0, s, c05), c15 = _mm256_fmadd_ps(a1, s, c15);
+  }
+  store_column(c, c00, c10, accumulate);
+  store_column(c + ldc, c01, c11, accumulate);
+  store_column(c + 2 * ldc, c02, c12, accumulate);
+  store_column(c + 3 * ldc, c03, c13, accumulate);
+  store_column(c + 4 * ldc, c04, c14, accumulate);
+  store_column(c + 5 * ldc, c05, c15, accumulate);
+}
+
+// C[rows r0.., columns c0..] (+)= A[r0.., :] B[:, c0..] for one thread's share of C. With
+// `prepacked` (A packed whole, r0 a multiple of 16) A is read from there and never packed.
 inline void multiply_share(const FloatOperand& a, const FloatOperand& b, float* c, Index ldc, Index r0,
-                           Index rows, Index c0, Index columns, bool accumulate) {
-  const Index depth_total = a.cols;
+                           Index rows, Index c0, Index columns, bool accumulate,
+                           const float* prepacked = nullptr) {
+  const Index depth_total = a.cols, padded_rows = (a.rows + tile_rows - 1) / tile_rows * tile_rows;
   // With very few columns each panel of A is used by few tiles, so packing it costs about
   // what it saves; a column-major A is then read where it lies. Read in place, a 16-row strip
   // of a 512-row matrix sits in 2 KiB-apart pieces that share two L1 sets, so from 17 columns
   // on the packed copy wins (a 512 x 512 product of 32 columns: about 50 against 36-42
   // GFLOP/s on one core of the project's AMD EPYC).
-  const bool in_place = a.row_stride == 1 && columns <= in_place_columns;
+  const bool in_place = prepacked == nullptr && a.row_stride == 1 && columns <= in_place_columns;
   const Index panel_columns = (columns + tile_cols - 1) / tile_cols * tile_cols;
   // Eigen vectors: aligned for the kernel's loads, and not zero-filled like std::vector.
   Vector<float> packed_b(panel_columns * std::min(depth_block, depth_total));
-  Vector<float> packed_a(std::min(row_block, (rows + tile_rows - 1) / tile_rows * tile_rows) *
-                         std::min(depth_block, depth_total));
+  Vector<float> packed_a(prepacked != nullptr ? 0
+                                               : std::min(row_block, (rows + tile_rows - 1) / tile_rows * tile_rows) *
+                                                     std::min(depth_block, depth_total));
   alignas(32) float edge[tile_rows * tile_cols];
   for (Index first = 0; first < depth_total; first += depth_block) {
     const Index depth = std::min(depth_block, depth_total - first);
@@ -192,16 +238,18 @@ inline void multiply_share(const FloatOperand& a, const FloatOperand& b, float* 
     for (Index block = 0; block < rows; block += row_block) {
       const Index height = std::min(row_block, rows - block);
       const Index full_rows = height / tile_rows * tile_rows;
-      if (!in_place)
+      const float* a_block =
+          prepacked != nullptr ? prepacked + packed_offset(padded_rows, first, depth, r0 + block) : packed_a.data();
+      if (prepacked == nullptr && !in_place)
         pack_a(a, r0 + block, height, first, depth, packed_a.data());
-      else if (full_rows < height)  // read in place but for the last rows, fewer than a panel
+      else if (prepacked == nullptr && full_rows < height)  // in place but for the last rows, fewer than a panel
         pack_a(a, r0 + block + full_rows, height - full_rows, first, depth, packed_a.data());
       for (Index j = 0; j < columns; j += tile_cols) {
         const float* b_panel = packed_b.data() + j * depth;
         const Index width = std::min(tile_cols, columns - j);
         for (Index i = 0; i < height; i += tile_rows) {
           const Index tile_height = std::min(tile_rows, height - i);
-          const float* a_panel = packed_a.data() + i * depth;
+          const float* a_panel = a_block + i * depth;
           Index a_step = tile_rows;
           if (in_place && tile_height == tile_rows) {
             a_panel = a.at(r0 + block + i, first);
@@ -230,7 +278,9 @@ inline void multiply_share(const FloatOperand& a, const FloatOperand& b, float* 
 /// C (rows x cols, column-major with leading dimension ldc) = A B, or += A B with `accumulate`.
 /// Splits C between the threads of mam::num_threads(): by columns when there are enough of
 /// them, by rows otherwise (the few-column products of order walks).
-inline void avx2_gemm(const FloatOperand& a, const FloatOperand& b, float* c, Index ldc, bool accumulate) {
+/// `prepacked` is A packed whole (PackedFloatLhs::data()), or null to pack A here.
+inline void avx2_gemm(const FloatOperand& a, const FloatOperand& b, float* c, Index ldc, bool accumulate,
+                      const float* prepacked = nullptr) {
   using namespace gemm;
   const Index m = a.rows, n = b.cols;
   if (m == 0 || n == 0) return;
@@ -248,31 +298,47 @@ inline void avx2_gemm(const FloatOperand& a, const FloatOperand& b, float* c, In
   const Index unit = by_columns ? tile_cols : tile_rows, extent = by_columns ? n : m;
   const Index units = (extent + unit - 1) / unit;
   threads = static_cast<int>(std::min<Index>(threads, units));
-  if (threads <= 1) return multiply_share(a, b, c, ldc, 0, m, 0, n, accumulate);
+  if (threads <= 1) return multiply_share(a, b, c, ldc, 0, m, 0, n, accumulate, prepacked);
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (int t = 0; t < threads; ++t) {
     const Index begin = units * t / threads * unit, end = std::min(extent, units * (t + 1) / threads * unit);
     if (by_columns)
-      multiply_share(a, b, c, ldc, 0, m, begin, end - begin, accumulate);
+      multiply_share(a, b, c, ldc, 0, m, begin, end - begin, accumulate, prepacked);
     else
-      multiply_share(a, b, c, ldc, begin, end - begin, 0, n, accumulate);
+      multiply_share(a, b, c, ldc, begin, end - begin, 0, n, accumulate, prepacked);
   }
 #endif
 }
 
 #endif  // MAM_DETAIL_AVX2_GEMM_BUILD
 
+/// Whether float products run on the kernel that reads a PackedFloatLhs (so that keeping
+/// one is worth its memory).
+inline bool packed_float_products() {
+#ifdef MAM_DETAIL_AVX2_GEMM_BUILD
+  return avx2_fma_available();
+#else
+  return false;
+#endif
+}
+
 /// dest = lhs * rhs, or dest += lhs * rhs with `accumulate`: the library's one entry point for
 /// the networks' large products. Float products with directly addressable operands run on the
 /// AVX2 kernel where it is available and the product is large enough to pay for packing;
 /// everything else (double, small or vector products, AVX-512 builds) is Eigen's.
+/// `packed_lhs`, when given, is lhs packed by PackedFloatLhs; the kernel then reads it instead
+/// of packing lhs (the other paths read lhs itself).
 template <class Lhs, class Rhs, class Dest>
-void multiply(const Eigen::MatrixBase<Lhs>& lhs, const Eigen::MatrixBase<Rhs>& rhs, Dest&& dest, bool accumulate) {
+void multiply(const Eigen::MatrixBase<Lhs>& lhs, const Eigen::MatrixBase<Rhs>& rhs, Dest&& dest, bool accumulate,
+              const PackedFloatLhs* packed_lhs = nullptr) {
   if (lhs.cols() != rhs.rows() || dest.rows() != lhs.rows() || dest.cols() != rhs.cols())
     fail<shape_error>("mam::detail::multiply", "C (m x n) = A (m x k) B (k x n)",
                       concat(dest.rows(), " x ", dest.cols(), " = ", lhs.rows(), " x ", lhs.cols(), " times ",
                              rhs.rows(), " x ", rhs.cols()));
+  if (packed_lhs != nullptr && (packed_lhs->rows() != lhs.rows() || packed_lhs->cols() != lhs.cols()))
+    fail<shape_error>("mam::detail::multiply", concat("lhs packed as ", lhs.rows(), " x ", lhs.cols()),
+                      concat(packed_lhs->rows(), " x ", packed_lhs->cols()));
 #ifdef MAM_DETAIL_AVX2_GEMM_BUILD
   using D = std::decay_t<Dest>;
   using Scalar = typename D::Scalar;
@@ -281,7 +347,8 @@ void multiply(const Eigen::MatrixBase<Lhs>& lhs, const Eigen::MatrixBase<Rhs>& r
                 has_direct_access<Rhs>() && has_direct_access<D>() && !D::IsRowMajor) {
     const bool large = lhs.rows() >= gemm::tile_rows && rhs.cols() >= gemm::tile_cols && lhs.cols() >= 8;
     if (large && dest.innerStride() == 1 && avx2_fma_available()) {
-      return avx2_gemm(float_operand(lhs), float_operand(rhs), dest.data(), dest.outerStride(), accumulate);
+      return avx2_gemm(float_operand(lhs), float_operand(rhs), dest.data(), dest.outerStride(), accumulate,
+                       packed_lhs != nullptr ? packed_lhs->data() : nullptr);
     }
   }
 #endif

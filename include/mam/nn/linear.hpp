@@ -56,17 +56,18 @@ class Linear {
     fill_uniform(b, bound, rng);
   }
 
-  /// y = W x (no bias): callers fuse the bias into their element-wise pass.
-  void multiply(const Vector<Scalar>& parameters, const Eigen::Ref<const Matrix<Scalar>>& x,
-                Matrix<Scalar>& y) const {
+  /// y = W x (no bias): callers fuse the bias into their element-wise pass. `packed_weight`,
+  /// if given, is W as it is in `parameters`, packed (see detail::PackedFloatLhs).
+  void multiply(const Vector<Scalar>& parameters, const Eigen::Ref<const Matrix<Scalar>>& x, Matrix<Scalar>& y,
+                const detail::PackedFloatLhs* packed_weight = nullptr) const {
     y.resize(out_, x.cols());
-    detail::multiply(weight(parameters), x, y, false);
+    detail::multiply(weight(parameters), x, y, false, packed_weight);
   }
 
   /// y = W x + b.
-  void forward(const Vector<Scalar>& parameters, const Eigen::Ref<const Matrix<Scalar>>& x,
-               Matrix<Scalar>& y) const {
-    multiply(parameters, x, y);
+  void forward(const Vector<Scalar>& parameters, const Eigen::Ref<const Matrix<Scalar>>& x, Matrix<Scalar>& y,
+               const detail::PackedFloatLhs* packed_weight = nullptr) const {
+    multiply(parameters, x, y, packed_weight);
     y.colwise() += bias(parameters);
   }
 

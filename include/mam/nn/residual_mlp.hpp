@@ -16,6 +16,12 @@
 // inference model once. Change the parameters between passes, not within one: a walk's
 // recompute() and a backward() keep the packing their forward() took. The input layer (a
 // gather and a scatter), the activations and the parameters stay in float.
+//
+// In float precision on the AVX2 kernel, passes that reuse the weights keep W packed the same
+// way (detail::PackedFloatLhs): walks, from their first recompute(), and forward passes over
+// fewer than `packed_pass_columns` samples, which would otherwise pack W for each of a few
+// columns' products (a query of 16 images); a pass of a full batch takes the packing only if
+// the same parameters already have one (a walk of this step packed them).
 
 #include <algorithm>
 #include <cstdint>
@@ -53,11 +59,17 @@ class ResidualMLP {
  public:
   using scalar_type = Scalar;
 
-  /// The bfloat16 packing of the residual blocks' and the head's weights (in that order), as
-  /// W for forward products and as W^T for backward ones, at one version of the parameters.
+  /// The packing of the residual blocks' and the head's weights (in that order) at one
+  /// version of the parameters: in bfloat16, as W for forward products and as W^T for
+  /// backward ones; in float, W for forward products.
   struct PackedWeights {
     std::vector<Bf16PackedMatrix> weights, transposed;
+    std::vector<detail::PackedFloatLhs> float_weights;
   };
+
+  /// Forward passes over fewer samples than this pack the float weights once for all passes
+  /// of the same parameters (see the file comment).
+  static constexpr Index packed_pass_columns = 128;
 
   /// What one forward pass leaves for its backward pass, plus reusable backward buffers.
   /// Reusing a Context across steps of the same shape allocates nothing.
@@ -70,7 +82,7 @@ class ResidualMLP {
     /// recompute() without the head (a walk): the head's weights by rows, so that
     /// output_rows reads K contiguous rows instead of K floats from each of H columns.
     Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> head_by_rows;
-    std::shared_ptr<const PackedWeights> packed;  ///< bfloat16 precision: the weights of this pass
+    std::shared_ptr<const PackedWeights> packed;  ///< the packed weights of this pass, if any
     Bf16Operand operand;                          ///< bfloat16 precision: the current product's input
     Bf16PackedMatrix packed_backward;             ///< bfloat16 backward: the current dL/dz
 
@@ -167,6 +179,7 @@ class ResidualMLP {
       detail::require<error>(amx_bf16_available(), function,
                              "a CPU with AMX-BF16 (and Linux's permission to use it) for bfloat16", "none");
     }
+    packing_.invalidate();
     precision_ = precision;
   }
   MatmulPrecision matmul_precision() const { return precision_; }
@@ -199,8 +212,11 @@ class ResidualMLP {
     validate_codes(codes, config_.num_variables, config_.num_values, "mam::ResidualMLP::forward");
     context.codes = codes;
     input_.forward(parameters_, context.codes, pre_input(context));
-    context.packed.reset();  // a new pass takes the weights as they are now
-    if (precision_ == MatmulPrecision::bfloat16) context.packed = packing_.get(*this);
+    // A new pass takes the weights as they are now.
+    if (precision_ == MatmulPrecision::bfloat16 || (float_packing_used() && codes.cols() < packed_pass_columns))
+      context.packed = packing_.get(*this);
+    else
+      context.packed = packing_.current();
     context.head_by_rows.resize(0, 0);
     compute_layers(context, with_head);
   }
@@ -236,6 +252,7 @@ class ResidualMLP {
     // A caller that recomputes without the head is walking: it will read output rows at
     // every step, so the head's rows are worth copying once (a single forward() is not).
     if (!with_head && context.head_by_rows.rows() == 0) context.head_by_rows = head_.weight(parameters_);
+    if (!context.packed && float_packing_used()) context.packed = packing_.get(*this);
     compute_layers(context, with_head);
   }
 
@@ -412,14 +429,16 @@ class ResidualMLP {
         if (bf16)
           multiply_packed(context, static_cast<std::size_t>(l - 1), context.hidden[static_cast<std::size_t>(l - 1)], z);
         else
-          block.multiply(parameters_, context.hidden[static_cast<std::size_t>(l - 1)], z);
+          block.multiply(parameters_, context.hidden[static_cast<std::size_t>(l - 1)], z,
+                         packed_float(context, static_cast<std::size_t>(l - 1)));
         activate_residual(act, block.bias(parameters_), z,
                           context.hidden[static_cast<std::size_t>(l - 1)],
                           context.hidden[static_cast<std::size_t>(l)]);
       }
     });
     if (!with_head) return;
-    if (!bf16) return head_.forward(parameters_, context.hidden.back(), context.output);
+    if (!bf16)
+      return head_.forward(parameters_, context.hidden.back(), context.output, packed_float(context, blocks_.size()));
     multiply_packed(context, blocks_.size(), context.hidden.back(), context.output);
     context.output.colwise() += head_.bias(parameters_);
   }
@@ -438,20 +457,46 @@ class ResidualMLP {
 
   // A pass started in float32 precision and continued in bfloat16 takes the current packing.
   void take_packing_if_missing(Context& context) const {
-    if (precision_ == MatmulPrecision::bfloat16 && !context.packed) context.packed = packing_.get(*this);
+    if (precision_ == MatmulPrecision::bfloat16 && (!context.packed || context.packed->weights.empty()))
+      context.packed = packing_.get(*this);
   }
 
-  // The weights of every block and the head, packed for bfloat16 products.
+  // Whether float passes keep their weights packed: float networks on the AVX2 kernel.
+  bool float_packing_used() const {
+    return std::is_same<Scalar, float>::value && precision_ == MatmulPrecision::float32 &&
+           detail::packed_float_products();
+  }
+
+  // The packed float weight of layer `index` (a block, or the head after them) for this pass,
+  // or null when the pass multiplies by the parameters as they lie.
+  const detail::PackedFloatLhs* packed_float(const Context& context, std::size_t index) const {
+    if (!context.packed || context.packed->float_weights.empty()) return nullptr;
+    return &context.packed->float_weights[index];
+  }
+
+  // The weights of every block and the head, packed for bfloat16 or float products (the
+  // layers spread over threads).
   std::shared_ptr<const PackedWeights> pack_weights() const {
     auto packed = std::make_shared<PackedWeights>();
     if constexpr (std::is_same<Scalar, float>::value) {
-      const std::size_t count = blocks_.size() + 1;
-      packed->weights.resize(count);
-      packed->transposed.resize(count);
-      for (std::size_t l = 0; l < count; ++l) {
-        const Linear<Scalar>& layer = l < blocks_.size() ? blocks_[l] : head_;
-        packed->weights[l].pack(layer.weight(parameters_));
-        packed->transposed[l].pack(layer.weight(parameters_), true);
+      const auto count = static_cast<std::ptrdiff_t>(blocks_.size() + 1);
+      const bool bf16 = precision_ == MatmulPrecision::bfloat16;
+      if (bf16) {
+        packed->weights.resize(static_cast<std::size_t>(count));
+        packed->transposed.resize(static_cast<std::size_t>(count));
+      } else {
+        packed->float_weights.resize(static_cast<std::size_t>(count));
+      }
+#pragma omp parallel for schedule(dynamic) if (!omp_in_parallel())
+      for (std::ptrdiff_t l = 0; l < count; ++l) {
+        const auto index = static_cast<std::size_t>(l);
+        const Linear<Scalar>& layer = index < blocks_.size() ? blocks_[index] : head_;
+        if (!bf16) {
+          packed->float_weights[index] = detail::PackedFloatLhs(layer.weight(parameters_));
+          continue;
+        }
+        packed->weights[index].pack(layer.weight(parameters_));
+        packed->transposed[index].pack(layer.weight(parameters_), true);
       }
     }
     return packed;
@@ -472,6 +517,11 @@ class ResidualMLP {
     std::shared_ptr<const PackedWeights> get(const ResidualMLP& network) {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!current_) current_ = network.pack_weights();
+      return current_;
+    }
+    /// The packing if the current parameters have one, else null (packs nothing).
+    std::shared_ptr<const PackedWeights> current() {
+      std::lock_guard<std::mutex> lock(mutex_);
       return current_;
     }
     void invalidate() {
