@@ -123,7 +123,7 @@ class ResidualMLP {
   Index num_parameters() const { return parameters_.size(); }
 
   /// Mutable access. Passes that start after this call see the parameters as they are then
-  /// (the bfloat16 packing is redone), so change them through a reference taken after the
+  /// (the packed weights are made again), so change them through a reference taken after the
   /// last pass, as optimizers do, not through one kept from before it.
   Vector<Scalar>& parameters() {
     packing_.invalidate();
