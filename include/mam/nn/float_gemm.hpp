@@ -8,7 +8,8 @@
 // The layout is the usual one of BLIS-style GEMM: B is packed in panels of 6 columns and A in
 // panels of 16 rows, one KC-deep slice at a time, so the 16 x 6 micro-kernel streams both
 // from contiguous memory and keeps its tile of C in 12 registers. Packing reads any strides,
-// so transposed operands (W^T dy, dy x^T) cost no copies of their own.
+// so transposed operands (W^T dy, dy x^T) cost no copies of their own. A weight matrix that
+// many products share can be packed once ahead (PackedFloatLhs), in the same layout.
 
 #include <algorithm>
 #include <cstring>
@@ -116,6 +117,9 @@ inline void pack_b(const FloatOperand& b, Index column, Index columns, Index fir
   }
 }
 
+// Rows rounded up to whole 16-row panels (the last one zero-filled).
+constexpr Index panel_rows(Index rows) { return (rows + tile_rows - 1) / tile_rows * tile_rows; }
+
 // The offset in a whole-matrix packing of A (see PackedFloatLhs) of the panel of rows from
 // `row` (a multiple of 16) in the depth block that starts at `first`: the blocks before it
 // hold `first` steps of every padded row, and this one `depth` steps per row.
@@ -140,7 +144,7 @@ class PackedFloatLhs {
     const FloatOperand operand = float_operand(a);
     rows_ = operand.rows;
     cols_ = operand.cols;
-    const Index padded_rows = (rows_ + gemm::tile_rows - 1) / gemm::tile_rows * gemm::tile_rows;
+    const Index padded_rows = gemm::panel_rows(rows_);
     data_.resize(padded_rows * cols_);
     for (Index first = 0; first < cols_; first += gemm::depth_block) {
       const Index depth = std::min(gemm::depth_block, cols_ - first);
@@ -217,7 +221,7 @@ __attribute__((target("avx2,fma"))) inline void micro_kernel(Index depth, const 
 inline void multiply_share(const FloatOperand& a, const FloatOperand& b, float* c, Index ldc, Index r0,
                            Index rows, Index c0, Index columns, bool accumulate,
                            const float* prepacked = nullptr) {
-  const Index depth_total = a.cols, padded_rows = (a.rows + tile_rows - 1) / tile_rows * tile_rows;
+  const Index depth_total = a.cols, padded_rows = panel_rows(a.rows);
   // With very few columns each panel of A is used by few tiles, so packing it costs about
   // what it saves; a column-major A is then read where it lies. Read in place, a 16-row strip
   // of a 512-row matrix sits in 2 KiB-apart pieces that share two L1 sets, so from 17 columns
@@ -228,7 +232,7 @@ inline void multiply_share(const FloatOperand& a, const FloatOperand& b, float* 
   // Eigen vectors: aligned for the kernel's loads, and not zero-filled like std::vector.
   Vector<float> packed_b(panel_columns * std::min(depth_block, depth_total));
   Vector<float> packed_a(prepacked != nullptr ? 0
-                                               : std::min(row_block, (rows + tile_rows - 1) / tile_rows * tile_rows) *
+                                               : std::min(row_block, panel_rows(rows)) *
                                                      std::min(depth_block, depth_total));
   alignas(32) float edge[tile_rows * tile_cols];
   for (Index first = 0; first < depth_total; first += depth_block) {
