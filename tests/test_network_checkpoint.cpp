@@ -132,3 +132,21 @@ TEST_CASE("training resumed from a checkpoint continues bit-identically", "[io][
   for (int step = 0; step < 20; ++step) train_step(again, again_adam, again_rng);
   CHECK(again.parameters() == straight.parameters());
 }
+
+TEST_CASE("the marginal head is part of a network's architecture: a checkpoint of the other head is refused", "[io]") {
+  TemporaryDirectory dir;
+  Rng rng(3);
+  const mam::ResidualMLPConfig sum_config{6, 3, 10, 2, 1, mam::Activation::leaky_relu, mam::Head::observed_value_sum};
+  const mam::ResidualMLP<float> summed(sum_config, rng);
+  mam::io::save_network(dir.file("sum.ckpt"), summed);
+  mam::ResidualMLP<float> restored(sum_config);
+  mam::io::load_network(dir.file("sum.ckpt"), restored);
+  const CodeMatrix codes = random_codes(6, 3, 5, rng);
+  CHECK(restored(codes) == summed(codes));
+
+  const mam::ResidualMLP<float> linear({6, 3, 10, 2, 1}, rng);
+  mam::io::save_network(dir.file("linear.ckpt"), linear);
+  CHECK_THROWS_WITH(mam::io::load_network(dir.file("linear.ckpt"), restored), Catch::Contains("head"));
+  mam::ResidualMLP<float> linear_again({6, 3, 10, 2, 1});
+  CHECK_THROWS_AS(mam::io::load_network(dir.file("sum.ckpt"), linear_again), mam::architecture_error);
+}

@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -38,6 +41,20 @@ Matrix<double> random_matrix(Index rows, Index cols, Rng& rng) {
 // sum(R .* output) has gradient R with respect to the output: any backward check reduces to it.
 double weighted_sum(const Matrix<double>& output, const Matrix<double>& weights) {
   return (output.array() * weights.array()).sum();
+}
+
+// run(threads) returns (outputs, gradient) of one pass: both must be the same bits on 1 and
+// 2 threads in the head's part, which mam's own loops compute (the trunk below it is Eigen's
+// products), and that part must be non-zero.
+template <class Run>
+void check_head_bits_on_one_and_two_threads(const mam::ResidualMLP<float>& net, Run run) {
+  const auto one = run(1);
+  const auto two = run(2);
+  mam::set_num_threads(1);
+  CHECK(one.first == two.first);
+  const Index head = net.head().offset();
+  CHECK(one.second.tail(net.num_parameters() - head) == two.second.tail(net.num_parameters() - head));
+  CHECK(one.second.tail(net.num_parameters() - head).cwiseAbs().maxCoeff() > 0.0f);
 }
 
 }  // namespace
@@ -349,14 +366,7 @@ TEST_CASE("ResidualMLP::backward_rows and output_row_blocks give the same bits o
     net.backward_rows(context, first_rows, d_rows, gradient);
     return std::make_pair(rows, gradient);
   };
-  const auto one = run(1);
-  const auto two = run(2);
-  mam::set_num_threads(1);
-  CHECK(one.first == two.first);
-  // The head's part is computed by mam's own loops; the trunk below it by Eigen's products.
-  const Index head = net.head().offset();
-  CHECK(one.second.tail(net.num_parameters() - head) == two.second.tail(net.num_parameters() - head));
-  CHECK(one.second.tail(net.num_parameters() - head).cwiseAbs().maxCoeff() > 0.0f);
+  check_head_bits_on_one_and_two_threads(net, run);
 }
 
 TEST_CASE("ResidualMLP::copy_trunk_from takes the features, not the head, and set_head_to_zero zeroes it", "[nn]") {
@@ -499,4 +509,104 @@ TEST_CASE("threaded passes give the same numbers as one thread", "[nn][threads]"
   mam::set_num_threads(1);
   CHECK((one.first - two.first).cwiseAbs().maxCoeff() <= 1e-4f * (1.0f + one.first.cwiseAbs().maxCoeff()));
   CHECK((one.second - two.second).cwiseAbs().maxCoeff() <= 1e-4f * (1.0f + one.second.cwiseAbs().maxCoeff()));
+}
+
+TEST_CASE("ResidualMLP with the observed-value-sum head: c plus the observed values' scores, exact gradients",
+          "[nn]") {
+  const Index layers = GENERATE(1, 3);
+  const Index d = 5, k = 3, hidden = 7, batch = 6;
+  Rng rng(41);
+  const mam::ResidualMLPConfig config{d, k, hidden, layers, 1, mam::Activation::silu, mam::Head::observed_value_sum};
+  mam::ResidualMLP<double> net(config, rng);
+  CHECK(net.parameters()[net.num_parameters() - 1] == 0.0);  // c starts at 0
+  net.parameters()[net.num_parameters() - 1] = 0.37;
+  CHECK(net.head().out_features() == d * k);
+  CHECK(net.num_parameters() == net.head().offset() + net.head().num_parameters() + 1);
+
+  // The same trunk and table as a linear network of D*K outputs (its weight is the table
+  // transposed): the sum of its outputs at the observed values, plus c. A column of all '?'
+  // gives c alone.
+  mam::ResidualMLP<double> linear({d, k, hidden, layers, d * k, mam::Activation::silu}, rng);
+  Vector<double> twin = net.parameters().head(linear.num_parameters());
+  linear.head().weight(twin) =
+      Eigen::Map<const Matrix<double>>(net.parameters().data() + net.head().offset(), hidden, d * k).transpose();
+  linear.set_parameters(twin);
+  CodeMatrix codes = random_codes(d, k, batch, rng);
+  codes.col(batch - 1).setConstant(mam::unknown);
+  const Matrix<double> scores = linear(codes), out = net(codes);
+  REQUIRE(out.rows() == 1);
+  for (Index c = 0; c < batch; ++c) {
+    double expected = 0.37;
+    for (Index i = 0; i < d; ++i)
+      if (codes(i, c) != mam::unknown) expected += scores(i * k + codes(i, c), c);
+    CHECK(out(0, c) == Approx(expected).epsilon(1e-12));
+  }
+  CHECK(out(0, batch - 1) == 0.37);
+
+  // Finite differences of sum(r .* out), parameters and input.
+  const Matrix<double> r = random_matrix(1, batch, rng);
+  auto context = net.forward(codes);
+  Vector<double> grad = net.zero_gradient();
+  Matrix<double> input_grad;
+  net.backward(context, r, grad, &input_grad);
+  auto loss = [&] { return weighted_sum(net(codes), r); };
+  CHECK(mam::test::max_relative_error(grad, mam::test::numerical_gradient(loss, net.parameters())) < 1e-6);
+  CHECK(grad[net.num_parameters() - 1] == Approx(r.sum()).epsilon(1e-12));
+  CHECK(input_grad.rows() == d * (k + 1));
+
+  // A walk's update_code + recompute equals a fresh pass.
+  CodeMatrix changed = codes;
+  changed(2, 0) = changed(2, 0) == mam::unknown ? 1 : mam::unknown;
+  net.update_code(context, 0, 2, changed(2, 0));
+  net.recompute(context);
+  CHECK((context.output - net(changed)).cwiseAbs().maxCoeff() < 1e-12);
+
+  // The zeroed head outputs 0 everywhere, c included.
+  net.set_head_to_zero();
+  CHECK(net(codes).isZero(0.0));
+}
+
+TEST_CASE("ResidualMLP with the observed-value-sum head: float agrees with double, misuse is refused", "[nn]") {
+  const Index d = 12, k = 2;
+  const mam::ResidualMLPConfig config{d, k, 32, 3, 1, mam::Activation::leaky_relu, mam::Head::observed_value_sum};
+  Rng rng_d(43), rng_f(43);
+  mam::ResidualMLP<double> net_d(config, rng_d);
+  mam::ResidualMLP<float> net_f(config, rng_f);
+  Rng rng(44);
+  // 16 columns take the packed float path, 300 the plain one.
+  for (Index batch : {16, 300}) {
+    const CodeMatrix codes = random_codes(d, k, batch, rng);
+    CHECK((net_d(codes) - net_f(codes).cast<double>()).cwiseAbs().maxCoeff() < 1e-4);
+  }
+  const auto architecture = net_f.architecture();
+  CHECK(std::find(architecture.begin(), architecture.end(),
+                  std::pair<std::string, std::string>{"head", "observed_value_sum"}) != architecture.end());
+
+  CHECK_THROWS_WITH(mam::ResidualMLP<double>({d, k, 8, 2, d * k, mam::Activation::silu, mam::Head::observed_value_sum}),
+                    Catch::Contains("output_size 1 with the observed-value-sum head") && Catch::Contains("got 24"));
+  const CodeMatrix codes = random_codes(d, k, 3, rng);
+  auto context = net_d.forward(codes);
+  Vector<double> rows;
+  CHECK_THROWS_WITH(net_d.output_rows(context, 0, 0, 1, rows),
+                    Catch::Contains("output_rows") && Catch::Contains("a network with a linear head"));
+  Vector<double> grad = net_d.zero_gradient();
+  CHECK_THROWS_AS(net_d.backward_rows(context, {0, 0, 0}, Matrix<double>::Ones(1, 3), grad), mam::shape_error);
+}
+
+TEST_CASE("ResidualMLP with the observed-value-sum head gives the same bits on 1 and 2 threads", "[nn][threads]") {
+  // 40 x 160 x 300 crosses the parallel-work threshold: the table's gradient is split by
+  // blocks of its rows, each summing the samples in order.
+  Rng rng(45);
+  const Index d = 40, k = 5, batch = 300;
+  const mam::ResidualMLP<float> net({d, k, 160, 2, 1, mam::Activation::leaky_relu, mam::Head::observed_value_sum}, rng);
+  const CodeMatrix codes = random_codes(d, k, batch, rng, 0.5);
+  const Matrix<float> d_output = random_matrix(1, batch, rng).cast<float>();
+  auto run = [&](int threads) {
+    mam::set_num_threads(threads);
+    auto context = net.forward(codes);
+    Vector<float> gradient = net.zero_gradient();
+    net.backward(context, d_output, gradient);
+    return std::make_pair(Matrix<float>(context.output), gradient);
+  };
+  check_head_bits_on_one_and_two_threads(net, run);
 }

@@ -5,6 +5,18 @@
 //   h_l = act(W_l h_{l-1} + b_l) + h_{l-1},  l = 1..n-1   residual blocks, H -> H
 //   out = W_n h_{n-1} + b_n                               linear head, H -> output_size
 //
+// or, for a marginal network, the observed-value-sum head (Head::observed_value_sum):
+//
+//   out = c + sum over observed positions i of (e_{i,x_i} . h_{n-1} + b_{i,x_i})   one output
+//
+// with a vector e and a bias b per (position, value). It gives log p(x_S) the chain rule's
+// shape, a sum of one term per revealed position read off the context's features, where a
+// linear head must build each term's dependence on x_i inside the trunk. It outputs exactly
+// c for the all-'?' input. Its parameters lie where a linear head's of D*K outputs would,
+// but as a table: e_r (r = i*K + v) is column r of an H x D*K matrix (contiguous, like the
+// input layer's), then the D*K biases, then c. A pass reads only the observed entries,
+// O(|S| H) per sample, in float also under bfloat16 precision.
+//
 // The network is stateless about activations: forward() fills a Context that backward()
 // consumes, so several passes of one network can be alive at once. Parameters live in one
 // flat vector; every layer is a view of a slice of it.
@@ -43,6 +55,14 @@
 
 namespace mam {
 
+/// What the last hidden layer feeds (see the top of this file).
+enum class Head {
+  linear,             ///< output_size outputs, W h + b
+  observed_value_sum  ///< one output: c plus the scores s = W h + b of the observed values
+};
+
+inline std::string to_string(Head head) { return head == Head::linear ? "linear" : "observed_value_sum"; }
+
 struct ResidualMLPConfig {
   Index num_variables = 0;  ///< D: positions per sample
   Index num_values = 0;     ///< K: values per position (the '?' slot is added internally)
@@ -50,6 +70,7 @@ struct ResidualMLPConfig {
   Index num_layers = 4;     ///< input layer plus (num_layers - 1) residual blocks
   Index output_size = 0;    ///< head width: 1 for a marginal net, D*K for a conditional net
   Activation activation = Activation::leaky_relu;
+  Head head = Head::linear;  ///< observed_value_sum needs output_size 1
 };
 
 template <class Scalar>
@@ -102,6 +123,8 @@ class ResidualMLP {
                                  config.num_layers);
     detail::require<shape_error>(config.output_size > 0, function, "output_size > 0",
                                  config.output_size);
+    detail::require<shape_error>(config.head == Head::linear || config.output_size == 1, function,
+                                 "output_size 1 with the observed-value-sum head", config.output_size);
     Index offset = 0;
     input_ = OneHotInput<Scalar>(config.num_variables, config.num_values, config.hidden, offset);
     offset += input_.num_parameters();
@@ -109,8 +132,9 @@ class ResidualMLP {
       blocks_.emplace_back(config.hidden, config.hidden, offset);
       offset += blocks_.back().num_parameters();
     }
-    head_ = Linear<Scalar>(config.hidden, config.output_size, offset);
+    head_ = Linear<Scalar>(config.hidden, head_rows_count(), offset);
     offset += head_.num_parameters();
+    if (config.head == Head::observed_value_sum) offset += 1;  // the constant c, last
     parameters_ = Vector<Scalar>::Zero(offset);
   }
 
@@ -149,6 +173,7 @@ class ResidualMLP {
     input_.initialize(parameters_, rng);
     for (const auto& block : blocks_) block.initialize(parameters_, rng);
     head_.initialize(parameters_, rng);
+    if (config_.head == Head::observed_value_sum) parameters_[parameters_.size() - 1] = Scalar(0);
   }
 
   /// Takes the trunk (input layer and residual blocks) of `other`, a network of the same
@@ -184,10 +209,10 @@ class ResidualMLP {
   }
   MatmulPrecision matmul_precision() const { return precision_; }
 
-  /// Sets the head's weights and bias to zero: the network then outputs 0 for every input.
+  /// Sets the head's parameters to zero: the network then outputs 0 for every input.
   void set_head_to_zero() {
     packing_.invalidate();
-    parameters_.segment(head_.offset(), head_.num_parameters()).setZero();
+    parameters_.tail(parameters_.size() - head_.offset()).setZero();
   }
 
   const OneHotInput<Scalar>& input_layer() const { return input_; }
@@ -195,14 +220,19 @@ class ResidualMLP {
   const Linear<Scalar>& head() const { return head_; }
 
   /// Describes the architecture (for checkpoints: a checkpoint of another shape is refused).
+  /// The head is named only when it is not the linear one, so that checkpoints written
+  /// before heads were a choice still load.
   std::vector<std::pair<std::string, std::string>> architecture() const {
-    return {{"kind", "residual_mlp"},
-            {"num_variables", std::to_string(config_.num_variables)},
-            {"num_values", std::to_string(config_.num_values)},
-            {"hidden", std::to_string(config_.hidden)},
-            {"num_layers", std::to_string(config_.num_layers)},
-            {"output_size", std::to_string(config_.output_size)},
-            {"activation", to_string(config_.activation)}};
+    std::vector<std::pair<std::string, std::string>> description{
+        {"kind", "residual_mlp"},
+        {"num_variables", std::to_string(config_.num_variables)},
+        {"num_values", std::to_string(config_.num_values)},
+        {"hidden", std::to_string(config_.hidden)},
+        {"num_layers", std::to_string(config_.num_layers)},
+        {"output_size", std::to_string(config_.output_size)},
+        {"activation", to_string(config_.activation)}};
+    if (config_.head != Head::linear) description.emplace_back("head", to_string(config_.head));
+    return description;
   }
 
   /// Forward pass of a D x batch code matrix into `context` (its buffers are reused). With
@@ -260,6 +290,7 @@ class ResidualMLP {
   /// context's last hidden layer: O(count * H) instead of the whole head. Within a walk
   /// (recompute without the head) the head's weights are those of its first recompute().
   void output_rows(const Context& context, Index sample, Index first_row, Index count, Vector<Scalar>& rows) const {
+    require_linear_head("mam::ResidualMLP::output_rows");
     if (!(sample >= 0 && sample < context.batch_size() && first_row >= 0 && count >= 0 &&
           first_row + count <= config_.output_size && !context.hidden.empty()))
       detail::fail<shape_error>(
@@ -276,6 +307,7 @@ class ResidualMLP {
   /// Walks and the self-consistency loss read one position's K logits per sample this way.
   void output_row_blocks(const Context& context, const std::vector<Index>& first_rows, Index count,
                          Matrix<Scalar>& rows) const {
+    require_linear_head("mam::ResidualMLP::output_row_blocks");
     const Index batch = context.batch_size();
     bool valid = static_cast<Index>(first_rows.size()) == batch && count >= 0 && !context.hidden.empty();
     for (std::size_t c = 0; valid && c < first_rows.size(); ++c)
@@ -317,7 +349,9 @@ class ResidualMLP {
     const char* function = "mam::ResidualMLP::backward";
     require_backward_shapes(function, context, d_output.rows() == config_.output_size, d_output, gradient);
     take_packing_if_missing(context);
-    if (precision_ == MatmulPrecision::bfloat16)
+    if (config_.head == Head::observed_value_sum)
+      backward_observed_scores(context, d_output, gradient);
+    else if (precision_ == MatmulPrecision::bfloat16)
       backward_linear_bf16(context, blocks_.size(), head_, context.hidden.back(), d_output, gradient,
                            context.grad_hidden, false);
     else
@@ -332,6 +366,7 @@ class ResidualMLP {
   void backward_rows(Context& context, const std::vector<Index>& first_rows,
                      const Eigen::Ref<const Matrix<Scalar>>& d_rows, Vector<Scalar>& gradient) const {
     const char* function = "mam::ResidualMLP::backward_rows";
+    require_linear_head(function);
     const Index count = d_rows.rows();
     require_backward_shapes(function, context, static_cast<Index>(first_rows.size()) == d_rows.cols(), d_rows,
                             gradient);
@@ -377,6 +412,100 @@ class ResidualMLP {
   }
 
  private:
+  // Rows of the head's product: the outputs, or the D*K scores they are summed from.
+  Index head_rows_count() const {
+    return config_.head == Head::linear ? config_.output_size : config_.num_variables * config_.num_values;
+  }
+
+  // Reading or training single output rows addresses the linear head's outputs.
+  void require_linear_head(const char* function) const {
+    if (config_.head != Head::linear)
+      detail::fail<shape_error>(function, "a network with a linear head", "the observed-value-sum head");
+  }
+
+  // Head::observed_value_sum's table of score vectors e_r (H x D*K, see the file comment).
+  Eigen::Map<const Matrix<Scalar>> score_table(const Vector<Scalar>& parameters) const {
+    return {parameters.data() + head_.offset(), config_.hidden, head_.out_features()};
+  }
+  Eigen::Map<Matrix<Scalar>> score_table(Vector<Scalar>& parameters) const {
+    return {parameters.data() + head_.offset(), config_.hidden, head_.out_features()};
+  }
+
+  // Head::observed_value_sum: output(0, c) = c + sum over observed r of (e_r . h_c + b_r).
+  void sum_observed_scores(Context& context) const {
+    const Index batch = context.batch_size(), d = config_.num_variables, k = config_.num_values;
+    const auto table = score_table(parameters_);
+    const auto bias = head_.bias(parameters_);
+    const auto& last = context.hidden.back();
+    const Scalar constant = parameters_[parameters_.size() - 1];
+    context.output.resize(1, batch);
+#pragma omp parallel for schedule(static) if (d * config_.hidden * batch >= detail::parallel_work_threshold)
+    for (Index c = 0; c < batch; ++c) {
+      Scalar sum = constant;
+      for (Index i = 0; i < d; ++i) {
+        const Code code = context.codes(i, c);
+        if (code == unknown) continue;
+        const Index r = i * k + code;
+        sum += table.col(r).dot(last.col(c)) + bias[r];
+      }
+      context.output(0, c) = sum;
+    }
+  }
+
+  // The mirror of sum_observed_scores: dL/dh_c = g_c sum of e_r over sample c's observed r,
+  // dL/de_r += sum of g_c h_c and dL/db_r += sum of g_c over the samples c that observe r,
+  // dL/dc += sum of g_c. Split over threads without sharing a written element: dL/dh by
+  // samples, dL/de by table entries, each summing its samples in order (so the gradient
+  // does not depend on the thread count).
+  void backward_observed_scores(Context& context, const Eigen::Ref<const Matrix<Scalar>>& d_output,
+                                Vector<Scalar>& gradient) const {
+    const Index batch = context.batch_size(), d = config_.num_variables, k = config_.num_values, h = config_.hidden;
+    const Index entries = d * k;
+    const auto table = score_table(parameters_);
+    auto table_gradient = score_table(gradient);
+    auto bias_gradient = head_.bias(gradient);
+    const auto& last = context.hidden.back();
+    // The samples observing each entry, in sample order (counting sort by entry).
+    std::vector<Index> start(static_cast<std::size_t>(entries + 1), 0), samples;
+    for (Index c = 0; c < batch; ++c)
+      for (Index i = 0; i < d; ++i)
+        if (context.codes(i, c) != unknown) ++start[static_cast<std::size_t>(i * k + context.codes(i, c) + 1)];
+    for (Index r = 0; r < entries; ++r) start[static_cast<std::size_t>(r + 1)] += start[static_cast<std::size_t>(r)];
+    samples.resize(static_cast<std::size_t>(start.back()));
+    std::vector<Index> next(start.begin(), start.end() - 1);
+    for (Index c = 0; c < batch; ++c)
+      for (Index i = 0; i < d; ++i)
+        if (context.codes(i, c) != unknown)
+          samples[static_cast<std::size_t>(next[static_cast<std::size_t>(i * k + context.codes(i, c))]++)] = c;
+
+    auto& grad_hidden = context.grad_hidden;
+    grad_hidden.resize(h, batch);
+    const bool parallel = d * h * batch >= detail::parallel_work_threshold;
+#pragma omp parallel if (parallel)
+    {
+#pragma omp for schedule(static) nowait
+      for (Index c = 0; c < batch; ++c) {
+        auto column = grad_hidden.col(c);
+        column.setZero();
+        for (Index i = 0; i < d; ++i)
+          if (context.codes(i, c) != unknown) column += table.col(i * k + context.codes(i, c));
+        column *= d_output(0, c);
+      }
+#pragma omp for schedule(dynamic, 8)
+      for (Index r = 0; r < entries; ++r) {
+        auto entry = table_gradient.col(r);
+        Scalar bias_sum = 0;
+        for (Index n = start[static_cast<std::size_t>(r)]; n < start[static_cast<std::size_t>(r + 1)]; ++n) {
+          const Index c = samples[static_cast<std::size_t>(n)];
+          entry += d_output(0, c) * last.col(c);
+          bias_sum += d_output(0, c);
+        }
+        bias_gradient[r] += bias_sum;
+      }
+    }
+    gradient[gradient.size() - 1] += d_output.sum();
+  }
+
   void require_backward_shapes(const char* function, const Context& context, bool rows_match,
                                const Eigen::Ref<const Matrix<Scalar>>& d_output, const Vector<Scalar>& gradient) const {
     detail::require<shape_error>(
@@ -437,6 +566,7 @@ class ResidualMLP {
       }
     });
     if (!with_head) return;
+    if (config_.head == Head::observed_value_sum) return sum_observed_scores(context);
     if (!bf16)
       return head_.forward(parameters_, context.hidden.back(), context.output, packed_float(context, blocks_.size()));
     multiply_packed(context, blocks_.size(), context.hidden.back(), context.output);
@@ -479,7 +609,8 @@ class ResidualMLP {
   std::shared_ptr<const PackedWeights> pack_weights() const {
     auto packed = std::make_shared<PackedWeights>();
     if constexpr (std::is_same<Scalar, float>::value) {
-      const auto count = static_cast<std::ptrdiff_t>(blocks_.size() + 1);
+      // The observed-value-sum head reads its table entry by entry: nothing to pack.
+      const auto count = static_cast<std::ptrdiff_t>(blocks_.size() + (config_.head == Head::linear ? 1 : 0));
       const bool bf16 = precision_ == MatmulPrecision::bfloat16;
       if (bf16) {
         packed->weights.resize(static_cast<std::size_t>(count));
