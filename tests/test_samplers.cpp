@@ -824,6 +824,41 @@ TEST_CASE("ChainTargetPool::draw reveals a prefix of a held order with its sum, 
   CHECK(worst_chain_sum_error(model, pool) < exact_tolerance);
 }
 
+TEST_CASE("ChainTargetPool::draw with a complete share: that share of the batch is whole sequences", "[sample][pool]") {
+  const Shape shape{5, 2};
+  const Model model = make_model(shape, 641);
+  Rng rng(642);
+  mam::ChainTargetPool pool(shape.d, 4);
+  pool.add_samples(model, 4, rng);
+  CodeMatrix inputs;
+  Vector<double> targets;
+  pool.draw(600, rng, inputs, targets, 0.3);
+  REQUIRE(inputs.cols() == 600);
+  std::vector<int> lengths_seen(static_cast<std::size_t>(shape.d + 1), 0);
+  for (Index c = 0; c < inputs.cols(); ++c) {
+    const Index j = (inputs.col(c).array() != mam::unknown).count();
+    ++lengths_seen[static_cast<std::size_t>(j)];
+    if (c < 180) {  // round(0.3 x 600) complete columns first: one of the held sequences, with C_D
+      REQUIRE(j == shape.d);
+      bool held = false;  // two held sequences may be equal, with other orders and sums
+      for (Index s = 0; s < pool.size(); ++s)
+        held = held || (pool.sequences().col(s) == inputs.col(c) && targets[c] == pool.chain_sums()(shape.d, s));
+      CHECK(held);
+    }
+  }
+  // The other 420 have j ~ U{1..5}: 84 expected per length, so the whole-sequence count is
+  // 180 + about 84 and every shorter length is seen.
+  CHECK(lengths_seen[0] == 0);
+  for (Index j = 1; j < shape.d; ++j) CHECK(lengths_seen[static_cast<std::size_t>(j)] > 40);
+  CHECK(lengths_seen[static_cast<std::size_t>(shape.d)] > 180 + 40);
+  CHECK(lengths_seen[static_cast<std::size_t>(shape.d)] < 180 + 140);
+
+  pool.draw(7, rng, inputs, targets, 1.0);
+  CHECK((inputs.array() != mam::unknown).all());
+  CHECK_THROWS_WITH(pool.draw(7, rng, inputs, targets, 1.5), Catch::Contains("complete_share in [0, 1]"));
+  CHECK_THROWS_WITH(pool.draw(7, rng, inputs, targets, -0.1), Catch::Contains("complete_share in [0, 1]"));
+}
+
 TEST_CASE("ChainTargetPool: a checkpoint restores it bit for bit, and damaged ones are refused", "[sample][pool]") {
   const Shape shape{4, 3};
   const Model model = make_model(shape, 631);

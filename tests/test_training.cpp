@@ -340,6 +340,8 @@ TEST_CASE("trainers resume from a checkpoint bit-identically", "[training][deter
   CHECK_THROWS_WITH(mam::MarginalTrainer<Model>(model, data, {options, 0.5, 2, by_chain.objective, 8, 3, 3}, 5),
                     Catch::Contains("pool_refresh x pool_refresh_interval <= pool_size (8)") &&
                         Catch::Contains("got 3 x 3"));
+  CHECK_THROWS_WITH(mam::MarginalTrainer<Model>(model, data, {options, 0.5, 2, by_chain.objective, 8, 1, 3, 1.25}, 5),
+                    Catch::Contains("complete_share in [0, 1]") && Catch::Contains("got 1.25"));
   CHECK_NOTHROW(mam::MarginalTrainer<Model>(model, data, {options, 0.5, 2, by_chain.objective, 8, 4, 2}, 5));
   std::filesystem::remove_all(directory);
 }

@@ -19,6 +19,7 @@ struct MarginalStageOptions {
   long pool_size = 4096;            ///< chain targets: sequences in the pool
   long pool_refresh = 8;            ///< chain targets: sequences replaced per step, on average
   long pool_refresh_interval = 8;   ///< chain targets: steps between refreshes (each one walk of 64)
+  double complete_share = 0.0;      ///< chain targets: share of each batch that is complete sequences
 
   void add_to(CLI::App& app) {
     app.add_option("--objective", objective,
@@ -33,6 +34,10 @@ struct MarginalStageOptions {
     app.add_option("--pool-refresh-interval", pool_refresh_interval,
                    "stage 2, chain: steps between pool refreshes (each replaces refresh x interval sequences at once)")
         ->check(CLI::PositiveNumber);
+    app.add_option("--complete-share", complete_share,
+                   "stage 2, chain: share of each batch drawn as complete sequences (the rest are prefixes of "
+                   "uniformly random length)")
+        ->check(CLI::Range(0.0, 1.0));
   }
 
   /// Sets the objective and pool fields of `options` (the examples set gibbs_steps, which
@@ -43,6 +48,7 @@ struct MarginalStageOptions {
     options.pool_size = pool_size;
     options.pool_refresh_interval = std::min(pool_refresh_interval, pool_size);
     options.pool_refresh = std::min(pool_refresh, pool_size / options.pool_refresh_interval);
+    options.complete_share = complete_share;
   }
 
   /// Before a fresh stage 2 (not a resumed one): the warm start, unless --cold-start.

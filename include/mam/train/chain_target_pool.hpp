@@ -81,18 +81,24 @@ class ChainTargetPool {
     });
   }
 
-  /// `batch` prefixes drawn uniformly: a held sequence, then j in 1..D; column c of `inputs`
-  /// reveals the first j positions of that sequence's order and targets[c] = C_j.
-  void draw(Index batch, Rng& rng, CodeMatrix& inputs, Vector<double>& targets) const {
+  /// `batch` prefixes: a held sequence drawn uniformly, then j; column c of `inputs` reveals
+  /// the first j positions of that sequence's order and targets[c] = C_j. The first
+  /// round(complete_share x batch) columns are complete (j = D), the rest have j uniform in
+  /// 1..D. Uniform j alone gives complete sequences, the queries log p(x) of whole data
+  /// points, one column in D.
+  void draw(Index batch, Rng& rng, CodeMatrix& inputs, Vector<double>& targets, double complete_share = 0.0) const {
     const char* function = "mam::ChainTargetPool::draw";
     detail::require<value_error>(size_ > 0, function, "a pool holding sequences", "an empty pool");
     detail::require<value_error>(batch > 0, function, "batch > 0", batch);
+    detail::require<value_error>(complete_share >= 0.0 && complete_share <= 1.0, function, "complete_share in [0, 1]",
+                                 complete_share);
     const Index d = num_variables();
+    const auto complete = static_cast<Index>(std::lround(complete_share * static_cast<double>(batch)));
     inputs.setConstant(d, batch, unknown);
     targets.resize(batch);
     for (Index c = 0; c < batch; ++c) {
       const auto s = static_cast<Index>(rng.uniform_int(static_cast<std::uint64_t>(size_)));
-      const Index j = 1 + static_cast<Index>(rng.uniform_int(static_cast<std::uint64_t>(d)));
+      const Index j = c < complete ? d : 1 + static_cast<Index>(rng.uniform_int(static_cast<std::uint64_t>(d)));
       for (Index step = 0; step < j; ++step) {
         const Index p = orders_(step, s);
         inputs(p, c) = sequences_(p, s);

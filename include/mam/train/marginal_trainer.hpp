@@ -35,6 +35,9 @@ struct MarginalTrainerOptions {
   /// sequences in one walk. A walk of one sequence costs about 6x more per sequence than
   /// a walk of 64 (matrix-vector against matrix-matrix products), so 1 is several times slower.
   Index pool_refresh_interval = 32;
+  /// Chain targets: share of each batch drawn as complete sequences (log p(x) of whole data
+  /// points and samples) rather than prefixes of uniform length (see ChainTargetPool::draw).
+  double complete_share = 0.0;
 };
 
 template <class Model>
@@ -59,6 +62,8 @@ class MarginalTrainer {
       detail::require<value_error>(options.pool_size >= 1, function, "pool_size >= 1", options.pool_size);
       detail::require<value_error>(options.pool_refresh_interval >= 1, function, "pool_refresh_interval >= 1",
                                    options.pool_refresh_interval);
+      detail::require<value_error>(options.complete_share >= 0.0 && options.complete_share <= 1.0, function,
+                                   "complete_share in [0, 1]", options.complete_share);
       detail::require<value_error>(
           options.pool_refresh >= 0 && options.pool_refresh <= options.pool_size / options.pool_refresh_interval,
           function,
@@ -154,7 +159,7 @@ class MarginalTrainer {
     if (pool_.size() == 0) refill_pool(options_.pool_size);
     const Index interval = options_.pool_refresh_interval;
     if (core_.steps() > 0 && core_.steps() % interval == 0) refill_pool(options_.pool_refresh * interval);
-    pool_.draw(core_.options().batch_size, core_.rng(), inputs_, targets_);
+    pool_.draw(core_.options().batch_size, core_.rng(), inputs_, targets_, options_.complete_share);
     core_.gradient().set_zero();
     const ChainTargetValue value =
         chain_target_loss(core_.model(), inputs_, targets_, core_.gradient(), &core_.workspace());
