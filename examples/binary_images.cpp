@@ -6,7 +6,9 @@
 // Stage 2 starts the marginal net from the conditional net's features (warm start) and by
 // default regresses it onto chain-rule sums of the conditionals (chain targets), which
 // converge several times faster than the paper's one-step self-consistency residuals; both
-// are options.
+// are options. Its marginal net reads log p(x_S) as a sum of one learned score per observed
+// pixel and value over the last hidden layer (mam::Head::observed_value_sum, the chain
+// rule's shape; --marginal-head linear is the reference code's single output).
 //
 // Evaluation follows the paper's protocol: test NLL in bits/dim by the chain rule (AO-ARM-S,
 // one random order; AO-ARM-E, log-mean-exp over several) and by the marginal net (one pass);
@@ -62,6 +64,7 @@ struct Options {
   int threshold = 127;
   bool stochastic = false;
   int hidden = 512, layers = 4, batch = 256;
+  std::string marginal_head = "observed-sum";
   double learning_rate = 1e-3, final_lr_fraction = 0.1;
   double average = 0.999;      // decay of each stage's parameter average (0 = the last iterate)
   double minutes = 28.0;       // training budget of both stages together
@@ -218,6 +221,10 @@ int main(int argc, char** argv) {
   app.add_flag("--stochastic", o.stochastic, "binarize by drawing 1 with probability intensity/255 (seeded)");
   app.add_option("--hidden", o.hidden, "hidden width of both networks")->check(CLI::PositiveNumber);
   app.add_option("--layers", o.layers, "layers of both networks")->check(CLI::PositiveNumber);
+  app.add_option("--marginal-head", o.marginal_head,
+                 "head of the marginal net: 'linear' (w.h + b) or 'observed-sum' (a score per position and value "
+                 "from the last hidden layer, summed over the observed values)")
+      ->check(CLI::IsMember({"linear", "observed-sum"}));
   app.add_option("--batch", o.batch, "batch size of both stages")->check(CLI::Range(2, 1 << 16));
   app.add_option("--lr", o.learning_rate, "peak Adam learning rate")->check(CLI::PositiveNumber);
   app.add_option("--final-lr", o.final_lr_fraction, "learning rate at the end of a stage as a fraction of --lr (cosine)")
@@ -307,6 +314,13 @@ int main(int argc, char** argv) {
     // Stage 2: the marginal net, with the conditionals as the teacher. CSV monitor: the
     // marginal net's NLL of 256 test images.
     {
+      // Stage 1 leaves the marginal net untouched, so it takes its head here, before the warm start.
+      if (o.marginal_head == "observed-sum") {
+        mam::ResidualMLPConfig config = model.marginal().config();
+        config.head = mam::Head::observed_value_sum;
+        model.marginal() = mam::ResidualMLP<float>(config, rng);
+        ex::set_matmul_precision(model, o.matmul);
+      }
       mam::MarginalTrainerOptions options;
       options.trainer.batch_size = o.batch;
       options.trainer.marginal_adam.learning_rate = o.learning_rate;
