@@ -58,7 +58,7 @@ namespace mam {
 /// What the last hidden layer feeds (see the top of this file).
 enum class Head {
   linear,             ///< output_size outputs, W h + b
-  observed_value_sum  ///< one output: c plus the scores s = W h + b of the observed values
+  observed_value_sum  ///< one output: c plus e_{i,x_i} . h + b_{i,x_i} over the observed positions i
 };
 
 inline std::string to_string(Head head) { return head == Head::linear ? "linear" : "observed_value_sum"; }
@@ -106,6 +106,9 @@ class ResidualMLP {
     std::shared_ptr<const PackedWeights> packed;  ///< the packed weights of this pass, if any
     Bf16Operand operand;                          ///< bfloat16 precision: the current product's input
     Bf16PackedMatrix packed_backward;             ///< bfloat16 backward: the current dL/dz
+    /// Head::observed_value_sum backward: the samples observing each (position, value)
+    /// entry, entry_samples[entry_start[r] .. entry_start[r+1]) for entry r.
+    std::vector<Index> entry_start, entry_samples, entry_next;
 
     Index batch_size() const { return codes.cols(); }
   };
@@ -217,6 +220,8 @@ class ResidualMLP {
 
   const OneHotInput<Scalar>& input_layer() const { return input_; }
   const std::vector<Linear<Scalar>>& residual_blocks() const { return blocks_; }
+  /// The head's slice of the parameters. With Head::observed_value_sum its weight block is
+  /// the H x D*K table of the file comment (not a D*K x H weight), and c follows it.
   const Linear<Scalar>& head() const { return head_; }
 
   /// Describes the architecture (for checkpoints: a checkpoint of another shape is refused).
@@ -466,13 +471,16 @@ class ResidualMLP {
     auto bias_gradient = head_.bias(gradient);
     const auto& last = context.hidden.back();
     // The samples observing each entry, in sample order (counting sort by entry).
-    std::vector<Index> start(static_cast<std::size_t>(entries + 1), 0), samples;
+    auto& start = context.entry_start;
+    auto& samples = context.entry_samples;
+    auto& next = context.entry_next;
+    start.assign(static_cast<std::size_t>(entries + 1), 0);
     for (Index c = 0; c < batch; ++c)
       for (Index i = 0; i < d; ++i)
         if (context.codes(i, c) != unknown) ++start[static_cast<std::size_t>(i * k + context.codes(i, c) + 1)];
     for (Index r = 0; r < entries; ++r) start[static_cast<std::size_t>(r + 1)] += start[static_cast<std::size_t>(r)];
     samples.resize(static_cast<std::size_t>(start.back()));
-    std::vector<Index> next(start.begin(), start.end() - 1);
+    next.assign(start.begin(), start.end() - 1);
     for (Index c = 0; c < batch; ++c)
       for (Index i = 0; i < d; ++i)
         if (context.codes(i, c) != unknown)
