@@ -7,6 +7,7 @@
 
 #include <mam/core/rng.hpp>
 #include <mam/core/threads.hpp>
+#include <mam/model/marginalization_model.hpp>
 #include <mam/nn/activation.hpp>
 #include <mam/nn/linear.hpp>
 #include <mam/nn/one_hot_input.hpp>
@@ -542,6 +543,14 @@ TEST_CASE("ResidualMLP with the observed-value-sum head: c plus the observed val
     CHECK(out(0, c) == Approx(expected).epsilon(1e-12));
   }
   CHECK(out(0, batch - 1) == 0.37);
+  REQUIRE(net.output_at_all_unknown().has_value());
+  CHECK(*net.output_at_all_unknown() == 0.37);  // the same value, without a pass
+  CHECK_FALSE(linear.output_at_all_unknown().has_value());
+
+  // A model normalizes by it: log p(x_S) = f(x_S) - c, the same as with f(all ?) from a pass.
+  const mam::ResidualMarginalizationModel<double> model(net, linear);
+  const Vector<double> log_marginal = model.log_marginal(codes);
+  for (Index c = 0; c < batch; ++c) CHECK(log_marginal[c] == Approx(out(0, c) - out(0, batch - 1)).margin(1e-12));
 
   // Finite differences of sum(r .* out), parameters and input.
   const Matrix<double> r = random_matrix(1, batch, rng);

@@ -6,6 +6,7 @@
 // recompute, parameters()) can be dropped in.
 
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -17,6 +18,16 @@
 #include "mam/nn/residual_mlp.hpp"
 
 namespace mam {
+
+namespace detail {
+// Whether a marginal network can tell its all-'?' output without a pass (ResidualMLP can,
+// for some heads); other network types are asked by a pass.
+template <class Net, class = void>
+struct has_output_at_all_unknown : std::false_type {};
+template <class Net>
+struct has_output_at_all_unknown<Net, std::void_t<decltype(std::declval<const Net&>().output_at_all_unknown())>>
+    : std::true_type {};
+}  // namespace detail
 
 /// How raw marginal-net outputs become log-probabilities.
 enum class Normalization {
@@ -91,6 +102,9 @@ class MarginalizationModel {
   /// log p(x_S) for every sample (column) of `codes`: one marginal-network pass.
   Vector<double> log_marginal(const Eigen::Ref<const CodeMatrix>& codes) const {
     if (normalization_ == Normalization::log_z) return marginal_outputs(codes).array() - log_z_;
+    if constexpr (detail::has_output_at_all_unknown<MarginalNet>::value)
+      if (const auto empty = marginal_.output_at_all_unknown())
+        return marginal_outputs(codes).array() - static_cast<double>(*empty);
     // f(all ?) rides along as one extra column of the same pass.
     CodeMatrix with_empty(codes.rows(), codes.cols() + 1);
     with_empty.leftCols(codes.cols()) = codes;

@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -223,6 +224,14 @@ class ResidualMLP {
   /// The head's slice of the parameters. With Head::observed_value_sum its weight block is
   /// the H x D*K table of the file comment (not a D*K x H weight), and c follows it.
   const Linear<Scalar>& head() const { return head_; }
+
+  /// The output for the all-'?' input where the head makes it a parameter, so that callers
+  /// normalizing by it skip a pass: c with Head::observed_value_sum; none with the linear
+  /// head, whose value needs the trunk.
+  std::optional<Scalar> output_at_all_unknown() const {
+    if (config_.head == Head::observed_value_sum) return parameters_[parameters_.size() - 1];
+    return std::nullopt;
+  }
 
   /// Describes the architecture (for checkpoints: a checkpoint of another shape is refused).
   /// The head is named only when it is not the linear one, so that checkpoints written
