@@ -762,6 +762,66 @@ TEST_CASE("ChainTargetPool: every prefix sum is the chain rule along the stored 
   CHECK_THROWS_AS(mam::ChainTargetPool(shape.d, 0), mam::value_error);
 }
 
+TEST_CASE("ChainTargetPool::add_partly_resampled keeps a prefix of each data point and draws the rest",
+          "[sample][pool]") {
+  const Shape shape{4, 3};
+  const Model model = make_model(shape, 631);
+  CodeMatrix x(shape.d, 1);
+  x << 2, 0, 1, 2;
+  const Index kept = 2, total = 30000, chunk = 5000;
+  mam::ChainTargetPool pool(shape.d, total);
+  Rng rng(632);
+  for (Index done = 0; done < total; done += chunk)
+    pool.add_partly_resampled(model, x.replicate(1, chunk), std::vector<Index>(chunk, kept), 0, rng);
+  REQUIRE(pool.size() == total);
+  // Every sequence holds x on the first `kept` positions of its order.
+  Index kept_wrong = 0;
+  for (Index s = 0; s < total; ++s)
+    for (Index j = 0; j < kept; ++j) kept_wrong += pool.sequences()(pool.orders()(j, s), s) != x(pool.orders()(j, s), 0);
+  CHECK(kept_wrong == 0);
+
+  // The exact law: the mean over all orders of "x on the first two positions, the
+  // conditionals' draws on the last two" (own_chain from a state with those two known).
+  const CodeMatrix states = mam::all_states(shape.d, shape.k);
+  Vector<double> exact = Vector<double>::Zero(states.cols());
+  std::vector<Index> order = identity_order(shape.d);
+  int orders = 0;
+  do {
+    const std::vector<Index> rest(order.begin() + kept, order.end());
+    CodeMatrix given = states;
+    for (Index p : rest) given.row(p).setConstant(mam::unknown);
+    const Vector<double> log_p = own_chain(model, states, same_order(states.cols(), rest), given);
+    for (Index c = 0; c < states.cols(); ++c)
+      if (states(order[0], c) == x(order[0], 0) && states(order[1], c) == x(order[1], 0)) exact[c] += std::exp(log_p[c]);
+    ++orders;
+  } while (std::next_permutation(order.begin(), order.end()));
+  exact /= orders;
+  REQUIRE(exact.sum() == Approx(1.0).epsilon(1e-12));
+  const auto good = mam::test::chi_square_test(state_counts(pool.sequences(), shape.k), to_std(exact));
+  INFO("chi-square " << good.statistic << " dof " << good.degrees_of_freedom);
+  CHECK(good.p_value > p_pass);
+  // The same test rejects plain ancestral samples (nothing kept).
+  mam::ChainTargetPool samples(shape.d, total);
+  for (Index done = 0; done < total; done += chunk) samples.add_samples(model, chunk, rng);
+  CHECK(mam::test::chi_square_test(state_counts(samples.sequences(), shape.k), to_std(exact)).p_value < p_fail);
+
+  // Chain sums stay the chain rule; kept = D is the data point, 0 a sample; refusals.
+  mam::ChainTargetPool few(shape.d, 12);
+  CodeMatrix data(shape.d, 3);
+  data << 0, 1, 2, 1, 1, 0, 2, 0, 1, 0, 2, 2;
+  few.add_partly_resampled(model, data, {shape.d, 0, 3}, 9, rng);
+  REQUIRE(few.size() == 12);
+  CHECK(few.sequences().col(0) == data.col(0));
+  CHECK((few.sequences().array() != mam::unknown).all());
+  CHECK(worst_chain_sum_error(model, few) < exact_tolerance);
+  CHECK_THROWS_WITH(few.add_partly_resampled(model, data, {1, 2}, 0, rng),
+                    Catch::StartsWith("mam::ChainTargetPool::add_partly_resampled:") &&
+                        Catch::Contains("a kept count per data column (3)"));
+  CHECK_THROWS_WITH(few.add_partly_resampled(model, data, {1, 5, 0}, 0, rng), Catch::Contains("kept counts in 0..4"));
+  CHECK_THROWS_AS(few.add_partly_resampled(model, data, {1, -1, 0}, 0, rng), mam::value_error);
+  CHECK(few.sequences().col(0) == data.col(0));  // nothing added by the refused calls
+}
+
 TEST_CASE("ChainTargetPool::add_samples draws from the exact order mixture", "[sample][pool]") {
   const Shape shape{4, 3};
   const Model model = make_model(shape, 611);

@@ -108,6 +108,14 @@ CodeMatrix draw_from(const Vector<double>& log_p, Index d, Index k, Index count,
   return samples;
 }
 
+// `count` uniformly random complete states of d variables with k values.
+CodeMatrix uniform_states(Index d, Index k, Index count, Rng& rng) {
+  CodeMatrix states(d, count);
+  for (Index c = 0; c < count; ++c)
+    for (Index i = 0; i < d; ++i) states(i, c) = static_cast<mam::Code>(rng.uniform_int(static_cast<std::uint64_t>(k)));
+  return states;
+}
+
 }  // namespace
 
 TEST_CASE("two-stage maximum likelihood recovers a random distribution", "[training]") {
@@ -159,9 +167,7 @@ TEST_CASE("two-stage maximum likelihood recovers a random distribution", "[train
 TEST_CASE("chain targets refresh the pool every interval steps, refresh x interval at once", "[training][pool]") {
   Rng rng(21);
   Model model = mam::make_residual_model<double>(6, 3, 8, 2, rng);
-  CodeMatrix data(6, 30);
-  for (Index c = 0; c < data.cols(); ++c)
-    for (Index i = 0; i < 6; ++i) data(i, c) = static_cast<mam::Code>(rng.uniform_int(3));
+  const CodeMatrix data = uniform_states(6, 3, 30, rng);
   mam::TrainerOptions options;
   options.batch_size = 8;
   // Pool of 10, 2 per step on average, every 3 steps: 6 sequences at steps 3, 6, 9, ...
@@ -186,6 +192,44 @@ TEST_CASE("chain targets refresh the pool every interval steps, refresh x interv
         break;
       }
   CHECK(from_data >= 3);
+}
+
+TEST_CASE("chain targets with resampled_share inpaint a share of the data points", "[training][pool]") {
+  Rng rng(22);
+  Model model = mam::make_residual_model<double>(6, 3, 8, 2, rng);
+  const CodeMatrix data = uniform_states(6, 3, 40, rng);
+  mam::TrainerOptions options;
+  options.batch_size = 8;
+  auto data_columns_in_pool = [&](double resampled_share) {
+    mam::MarginalTrainerOptions stage2{options, 1.0, 2, mam::MarginalObjective::chain_targets, 400, 1, 1};
+    stage2.resampled_share = resampled_share;
+    mam::MarginalTrainer<Model> trainer(model, data, stage2, 4);
+    trainer.step();  // fills the pool: all 400 from data
+    Index as_they_are = 0;
+    for (Index s = 0; s < trainer.pool().size(); ++s)
+      for (Index c = 0; c < data.cols(); ++c)
+        if (trainer.pool().sequences().col(s) == data.col(c)) {
+          ++as_they_are;
+          break;
+        }
+    return as_they_are;
+  };
+  CHECK(data_columns_in_pool(0.0) == 400);
+  // Half kept whole; of the other half, 1 in 7 keeps all 6 values and a few more redraw
+  // exactly the values they lost (or another data column's).
+  const Index half = data_columns_in_pool(0.5);
+  CHECK(half >= 200);
+  CHECK(half < 300);
+  CHECK(data_columns_in_pool(1.0) < 100);
+  CHECK_THROWS_WITH(mam::MarginalTrainer<Model>(
+                        model, data,
+                        [&] {
+                          mam::MarginalTrainerOptions bad{options, 1.0, 2, mam::MarginalObjective::chain_targets, 8, 1, 1};
+                          bad.resampled_share = 1.5;
+                          return bad;
+                        }(),
+                        4),
+                    Catch::Contains("resampled_share in [0, 1]") && Catch::Contains("got 1.5"));
 }
 
 namespace {

@@ -20,6 +20,7 @@ struct MarginalStageOptions {
   long pool_refresh = 8;            ///< chain targets: sequences replaced per step, on average
   long pool_refresh_interval = 8;   ///< chain targets: steps between refreshes (each one walk of 64)
   double complete_share = 0.0;      ///< chain targets: share of each batch that is complete sequences
+  double resampled_share = 0.0;     ///< chain targets: share of the data sequences inpainted by the model
 
   void add_to(CLI::App& app) {
     app.add_option("--objective", objective,
@@ -38,6 +39,10 @@ struct MarginalStageOptions {
                    "stage 2, chain: share of each batch drawn as complete sequences (the rest are prefixes of "
                    "uniformly random length)")
         ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--resampled-share", resampled_share,
+                   "stage 2, chain: share of the data sequences that keep a uniformly random number of their values "
+                   "and take the rest from the conditionals (data inpainted by the model, new on every refresh)")
+        ->check(CLI::Range(0.0, 1.0));
   }
 
   /// Sets the objective and pool fields of `options` (the examples set gibbs_steps, which
@@ -49,6 +54,7 @@ struct MarginalStageOptions {
     options.pool_refresh_interval = std::min(pool_refresh_interval, pool_size);
     options.pool_refresh = std::min(pool_refresh, pool_size / options.pool_refresh_interval);
     options.complete_share = complete_share;
+    options.resampled_share = resampled_share;
   }
 
   /// Before a fresh stage 2 (not a resumed one): the warm start, unless --cold-start.

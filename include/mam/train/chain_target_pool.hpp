@@ -68,17 +68,20 @@ class ChainTargetPool {
   template <class Model>
   void add(const Model& model, const Eigen::Ref<const CodeMatrix>& data, Index sample_count, Rng& rng,
            Workspace<Model>* workspace = nullptr) {
-    const char* function = "mam::ChainTargetPool::add";
-    require_model(model, function);
-    detail::require<value_error>(sample_count >= 0, function, "sample_count >= 0", sample_count);
-    const Index from_data = data.cols();
-    if (from_data > 0) {
-      validate_codes(data, num_variables(), model.num_values(), function);
-      detail::require<value_error>((data.array() != unknown).all(), function, "complete samples", "'?' entries");
-    }
-    add_walk(model, from_data + sample_count, rng, workspace, [&](Index c, Index p, const auto& logits) {
-      return c < from_data ? data(p, c) : detail::draw_value(logits, SamplingOptions{}, rng);
-    });
+    add_walk_from(model, data, std::vector<Index>(static_cast<std::size_t>(data.cols()), num_variables()),
+                  sample_count, rng, workspace, "mam::ChainTargetPool::add");
+  }
+
+  /// add(data, sample_count), where data column c keeps only the first kept[c] positions of
+  /// its order and the model draws the rest from its conditionals: a data point inpainted by
+  /// the model, the kind of sequence that inpainting queries ask about. kept[c] = D adds the
+  /// data point as it is, 0 an ancestral sample. Unlike a data point, such a sequence is new
+  /// on every refresh, so the marginal net cannot learn the training set by heart from them.
+  template <class Model>
+  void add_partly_resampled(const Model& model, const Eigen::Ref<const CodeMatrix>& data,
+                            const std::vector<Index>& kept, Index sample_count, Rng& rng,
+                            Workspace<Model>* workspace = nullptr) {
+    add_walk_from(model, data, kept, sample_count, rng, workspace, "mam::ChainTargetPool::add_partly_resampled");
   }
 
   /// `batch` prefixes: a held sequence drawn uniformly, then j; column c of `inputs` reveals
@@ -188,8 +191,31 @@ class ChainTargetPool {
                                  detail::concat("a model of ", num_variables(), " variables"), model.num_variables());
   }
 
+  // add and add_partly_resampled after validating their arguments for `function`.
+  template <class Model>
+  void add_walk_from(const Model& model, const Eigen::Ref<const CodeMatrix>& data, const std::vector<Index>& kept,
+                     Index sample_count, Rng& rng, Workspace<Model>* workspace, const char* function) {
+    require_model(model, function);
+    detail::require<value_error>(sample_count >= 0, function, "sample_count >= 0", sample_count);
+    const Index from_data = data.cols();
+    detail::require<shape_error>(kept.size() == static_cast<std::size_t>(from_data), function,
+                                 detail::concat("a kept count per data column (", from_data, ")"), kept.size());
+    for (Index count : kept)
+      detail::require<value_error>(count >= 0 && count <= num_variables(), function,
+                                   detail::concat("kept counts in 0..", num_variables()), count);
+    if (from_data > 0) {
+      validate_codes(data, num_variables(), model.num_values(), function);
+      detail::require<value_error>((data.array() != unknown).all(), function, "complete samples", "'?' entries");
+    }
+    add_walk(model, from_data + sample_count, rng, workspace, [&](Index c, Index step, Index p, const auto& logits) {
+      return c < from_data && step < kept[static_cast<std::size_t>(c)] ? data(p, c)
+                                                                       : detail::draw_value(logits, SamplingOptions{}, rng);
+    });
+  }
+
   // Reveals `count` new sequences along random orders, the value at each step chosen by
-  // `choose(c, p, logits)`, and stores them with their running log-probability sums.
+  // `choose(c, step, p, logits)` (step: how many positions of c were revealed before p),
+  // and stores them with their running log-probability sums.
   template <class Model, class Choose>
   void add_walk(const Model& model, Index count, Rng& rng, Workspace<Model>* workspace, Choose&& choose) {
     if (count == 0) return;
@@ -201,8 +227,8 @@ class ChainTargetPool {
     reveal_along_orders(
         model.conditional(), state, orders,
         [&](Index c, Index p, const auto& logits) {
-          const Code value = choose(c, p, logits);
           Index& j = step[static_cast<std::size_t>(c)];
+          const Code value = choose(c, j, p, logits);
           sums(j + 1, c) = sums(j, c) + log_softmax_at(logits, value);
           ++j;
           return value;

@@ -8,8 +8,10 @@
 //   the error of a whole chain in every residual, and converges several times faster.
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "mam/data/batcher.hpp"
 #include "mam/loss/chain_target.hpp"
@@ -38,6 +40,11 @@ struct MarginalTrainerOptions {
   /// Chain targets: share of each batch drawn as complete sequences (log p(x) of whole data
   /// points and samples) rather than prefixes of uniform length (see ChainTargetPool::draw).
   double complete_share = 0.0;
+  /// Chain targets: share of the data sequences that keep only a uniformly random number
+  /// (0..D) of their values, the first along their order, and take the rest from the
+  /// conditionals (ChainTargetPool::add_partly_resampled): data points inpainted by the
+  /// model, new on every refresh, in place of data points as they are.
+  double resampled_share = 0.0;
 };
 
 template <class Model>
@@ -64,6 +71,8 @@ class MarginalTrainer {
                                    options.pool_refresh_interval);
       detail::require<value_error>(options.complete_share >= 0.0 && options.complete_share <= 1.0, function,
                                    "complete_share in [0, 1]", options.complete_share);
+      detail::require<value_error>(options.resampled_share >= 0.0 && options.resampled_share <= 1.0, function,
+                                   "resampled_share in [0, 1]", options.resampled_share);
       detail::require<value_error>(
           options.pool_refresh >= 0 && options.pool_refresh <= options.pool_size / options.pool_refresh_interval,
           function,
@@ -142,8 +151,18 @@ class MarginalTrainer {
       for (Index done = 0; done < count; done += chunk) {
         const Index n = std::min(chunk, count - done);
         const auto from_data = static_cast<Index>(options_.data_fraction * static_cast<double>(n) + 0.5);
-        pool_.add(core_.model(), gather_columns(data_, batcher_.next(from_data, core_.rng())), n - from_data,
-                  core_.rng(), &core_.workspace());
+        const CodeMatrix data = gather_columns(data_, batcher_.next(from_data, core_.rng()));
+        if (options_.resampled_share == 0.0) {
+          pool_.add(core_.model(), data, n - from_data, core_.rng(), &core_.workspace());
+          continue;
+        }
+        // The batcher shuffles, so the first columns are as random as any.
+        const Index d = core_.model().num_variables();
+        const auto resampled = static_cast<Index>(options_.resampled_share * static_cast<double>(from_data) + 0.5);
+        std::vector<Index> kept(static_cast<std::size_t>(from_data), d);
+        for (Index c = 0; c < resampled; ++c)
+          kept[static_cast<std::size_t>(c)] = static_cast<Index>(core_.rng().uniform_int(static_cast<std::uint64_t>(d + 1)));
+        pool_.add_partly_resampled(core_.model(), data, kept, n - from_data, core_.rng(), &core_.workspace());
       }
     });
   }
