@@ -77,7 +77,11 @@ TEST_CASE("detail::multiply equals the exact product for every operand layout an
 }
 
 TEST_CASE("detail::multiply gives the same bits on 1 and 2 threads", "[nn][gemm][threads]") {
-  // Every element of C is summed in the same order however C is split between threads.
+  // On the AVX2 kernel every element of C is summed in the same order however C is split
+  // between threads. Eigen's kernels (AVX-512 builds, where the AVX2 one is left out) choose
+  // their depth blocking by the thread count, so there the two agree to float rounding only.
+  const bool same_bits = mam::detail::packed_float_products();
+  INFO((same_bits ? "the AVX2 kernel" : "Eigen's kernels"));
   for (auto [m, n, k] : {std::tuple<Index, Index, Index>{512, 300, 300}, {700, 20, 512}, {64, 1000, 40}}) {
     const Matrix<float> a = Matrix<float>::Random(m, k), b = Matrix<float>::Random(k, n);
     Matrix<float> one(m, n), two(m, n);
@@ -86,7 +90,11 @@ TEST_CASE("detail::multiply gives the same bits on 1 and 2 threads", "[nn][gemm]
     mam::set_num_threads(2);
     mam::detail::multiply(a, b, two, false);
     mam::set_num_threads(1);
-    CHECK((one.array() == two.array()).all());
+    if (same_bits)
+      CHECK((one.array() == two.array()).all());
+    else
+      CHECK(max_error(two, one.cast<double>()) <= 2.0 * float_tolerance(k));
+    CHECK(max_error(two, exact_product(a, b)) <= float_tolerance(k));
   }
 }
 
