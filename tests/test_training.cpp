@@ -116,6 +116,18 @@ CodeMatrix uniform_states(Index d, Index k, Index count, Rng& rng) {
   return states;
 }
 
+// How many columns of `sequences` equal some column of `data`.
+Index count_data_columns(const Eigen::Ref<const CodeMatrix>& sequences, const CodeMatrix& data) {
+  Index found = 0;
+  for (Index s = 0; s < sequences.cols(); ++s)
+    for (Index c = 0; c < data.cols(); ++c)
+      if (sequences.col(s) == data.col(c)) {
+        ++found;
+        break;
+      }
+  return found;
+}
+
 }  // namespace
 
 TEST_CASE("two-stage maximum likelihood recovers a random distribution", "[training]") {
@@ -184,14 +196,7 @@ TEST_CASE("chain targets refresh the pool every interval steps, refresh x interv
   for (Index s = 0; s < 6; ++s) CHECK(refreshed.col(s) != filled.col(s));
   CHECK(refreshed.rightCols(4) == filled.rightCols(4));
   // Half of each refresh comes from the data: 3 of the 6 new sequences are data columns.
-  Index from_data = 0;
-  for (Index s = 0; s < 6; ++s)
-    for (Index c = 0; c < data.cols(); ++c)
-      if (trainer.pool().sequences().col(s) == data.col(c)) {
-        ++from_data;
-        break;
-      }
-  CHECK(from_data >= 3);
+  CHECK(count_data_columns(trainer.pool().sequences().leftCols(6), data) >= 3);
 }
 
 TEST_CASE("chain targets with resampled_share inpaint a share of the data points", "[training][pool]") {
@@ -205,14 +210,7 @@ TEST_CASE("chain targets with resampled_share inpaint a share of the data points
     stage2.resampled_share = resampled_share;
     mam::MarginalTrainer<Model> trainer(model, data, stage2, 4);
     trainer.step();  // fills the pool: all 400 from data
-    Index as_they_are = 0;
-    for (Index s = 0; s < trainer.pool().size(); ++s)
-      for (Index c = 0; c < data.cols(); ++c)
-        if (trainer.pool().sequences().col(s) == data.col(c)) {
-          ++as_they_are;
-          break;
-        }
-    return as_they_are;
+    return count_data_columns(trainer.pool().sequences(), data);
   };
   CHECK(data_columns_in_pool(0.0) == 400);
   // Half kept whole; of the other half, 1 in 7 keeps all 6 values and a few more redraw
@@ -221,14 +219,9 @@ TEST_CASE("chain targets with resampled_share inpaint a share of the data points
   CHECK(half >= 200);
   CHECK(half < 300);
   CHECK(data_columns_in_pool(1.0) < 100);
-  CHECK_THROWS_WITH(mam::MarginalTrainer<Model>(
-                        model, data,
-                        [&] {
-                          mam::MarginalTrainerOptions bad{options, 1.0, 2, mam::MarginalObjective::chain_targets, 8, 1, 1};
-                          bad.resampled_share = 1.5;
-                          return bad;
-                        }(),
-                        4),
+  mam::MarginalTrainerOptions bad{options, 1.0, 2, mam::MarginalObjective::chain_targets, 8, 1, 1};
+  bad.resampled_share = 1.5;
+  CHECK_THROWS_WITH(mam::MarginalTrainer<Model>(model, data, bad, 4),
                     Catch::Contains("resampled_share in [0, 1]") && Catch::Contains("got 1.5"));
 }
 
