@@ -28,9 +28,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include <mam/data/selfies.hpp>
-#include <mam/energy/sequence_metropolis.hpp>
-#include <mam/data/smiles.hpp>
+#include <mam/chem/selfies.hpp>
+#include <mam/chem/sequence_metropolis.hpp>
+#include <mam/chem/smiles.hpp>
 #include <mam/data/vocabulary.hpp>
 #include <mam/io/model_checkpoint.hpp>
 #include <mam/mam.hpp>

@@ -10,10 +10,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <mam/chem/molecular_graph.hpp>
+#include <mam/chem/selfies.hpp>
 #include <mam/core/error.hpp>
 #include <mam/data/idx.hpp>
-#include <mam/data/molecular_graph.hpp>
-#include <mam/data/selfies.hpp>
 
 #include "support/temp_dir.hpp"
 #include "support/values.hpp"

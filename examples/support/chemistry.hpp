@@ -21,9 +21,9 @@
 #include <GraphMol/SmilesParse/SmilesWrite.h>
 #include <RDGeneral/RDLog.h>
 
+#include <mam/chem/smiles.hpp>
 #include <mam/core/error.hpp>
 #include <mam/core/rng.hpp>
-#include <mam/data/smiles.hpp>
 
 namespace mam::examples::chemistry {
 

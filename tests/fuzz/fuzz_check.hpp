@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string>
 
-#include <mam/data/molecular_graph.hpp>
+#include <mam/chem/molecular_graph.hpp>
 
 namespace mam::fuzz {
 

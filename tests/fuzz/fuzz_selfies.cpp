@@ -1,4 +1,4 @@
-// libFuzzer harness for the SELFIES decoder and encoder (mam/data/selfies.hpp). The input is
+// libFuzzer harness for the SELFIES decoder and encoder (mam/chem/selfies.hpp). The input is
 // read both as SELFIES and as SMILES. A mam::error is the expected answer to bad input.
 // Properties checked:
 //   - decoder output is "" or SMILES that parses, within the bond constraints, written as
@@ -11,9 +11,9 @@
 #include <string>
 #include <string_view>
 
-#include <mam/data/bond_constraints.hpp>
-#include <mam/data/molecular_graph.hpp>
-#include <mam/data/selfies.hpp>
+#include <mam/chem/bond_constraints.hpp>
+#include <mam/chem/molecular_graph.hpp>
+#include <mam/chem/selfies.hpp>
 
 #include "fuzz_check.hpp"
 

@@ -1,5 +1,5 @@
-// libFuzzer harness for the SMILES tokenizer (mam/data/smiles.hpp) and the SMILES parser and
-// writer (mam/data/molecular_graph.hpp). A mam::error is the expected answer to bad input.
+// libFuzzer harness for the SMILES tokenizer (mam/chem/smiles.hpp) and the SMILES parser and
+// writer (mam/chem/molecular_graph.hpp). A mam::error is the expected answer to bad input.
 // Properties checked:
 //   - tokens re-join to the input and each is one whole token of the SMILES expression;
 //   - a parsed molecule written and parsed again is the same graph (atoms, bond order,
@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include <mam/data/molecular_graph.hpp>
-#include <mam/data/smiles.hpp>
+#include <mam/chem/molecular_graph.hpp>
+#include <mam/chem/smiles.hpp>
 
 #include "fuzz_check.hpp"
 

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include <mam/io/checkpoint.hpp>
+#include <mam/chem/selfies.hpp>
 #include <mam/core/read_file.hpp>
-#include <mam/data/selfies.hpp>
+#include <mam/io/checkpoint.hpp>
 
 namespace {
 

@@ -25,8 +25,8 @@
 #include <GraphMol/SmilesParse/SmilesWrite.h>
 #include <RDGeneral/RDLog.h>
 
+#include <mam/chem/selfies.hpp>
 #include <mam/core/rng.hpp>
-#include <mam/data/selfies.hpp>
 
 namespace {
 

@@ -3,10 +3,10 @@
 #include <string>
 #include <vector>
 
+#include <mam/chem/molecular_graph.hpp>
+#include <mam/chem/perfect_matching.hpp>
+#include <mam/chem/smiles.hpp>
 #include <mam/core/rng.hpp>
-#include <mam/data/molecular_graph.hpp>
-#include <mam/data/perfect_matching.hpp>
-#include <mam/data/smiles.hpp>
 #include <mam/data/vocabulary.hpp>
 
 using mam::tokenize_smiles;

@@ -4,9 +4,9 @@
 #include <utility>
 #include <vector>
 
+#include <mam/chem/selfies.hpp>
+#include <mam/chem/smiles.hpp>
 #include <mam/core/rng.hpp>
-#include <mam/data/selfies.hpp>
-#include <mam/data/smiles.hpp>
 
 using mam::BondConstraints;
 using mam::selfies_to_smiles;

@@ -36,9 +36,9 @@
 #include <utility>
 #include <vector>
 
+#include "mam/chem/bond_constraints.hpp"
+#include "mam/chem/molecular_graph.hpp"
 #include "mam/core/error.hpp"
-#include "mam/data/bond_constraints.hpp"
-#include "mam/data/molecular_graph.hpp"
 #include "mam/data/vocabulary.hpp"
 
 namespace mam {

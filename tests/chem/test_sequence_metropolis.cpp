@@ -4,10 +4,10 @@
 #include <limits>
 #include <vector>
 
+#include <mam/chem/sequence_metropolis.hpp>
 #include <mam/core/rng.hpp>
-#include <mam/energy/sequence_metropolis.hpp>
 
-#include "support/chi_square.hpp"
+#include "../support/chi_square.hpp"
 
 using mam::Code;
 using mam::CodeMatrix;

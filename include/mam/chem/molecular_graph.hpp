@@ -25,8 +25,8 @@
 #include <utility>
 #include <vector>
 
+#include "mam/chem/perfect_matching.hpp"
 #include "mam/core/error.hpp"
-#include "mam/data/perfect_matching.hpp"
 
 namespace mam {
 

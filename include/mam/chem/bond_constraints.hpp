@@ -12,8 +12,8 @@
 #include <string_view>
 #include <utility>
 
+#include "mam/chem/molecular_graph.hpp"
 #include "mam/core/error.hpp"
-#include "mam/data/molecular_graph.hpp"
 
 namespace mam {
 
