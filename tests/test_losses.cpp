@@ -14,7 +14,7 @@
 #include <mam/loss/energy.hpp>
 #include <mam/loss/self_consistency.hpp>
 #include <mam/model/gradient.hpp>
-#include <mam/model/marginalization_model.hpp>
+#include <mam/model/residual.hpp>
 
 #include "support/gradient_check.hpp"
 

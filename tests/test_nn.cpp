@@ -7,7 +7,7 @@
 
 #include <mam/core/rng.hpp>
 #include <mam/core/threads.hpp>
-#include <mam/model/marginalization_model.hpp>
+#include <mam/model/residual.hpp>
 #include <mam/nn/activation.hpp>
 #include <mam/nn/linear.hpp>
 #include <mam/nn/one_hot_input.hpp>

@@ -15,8 +15,8 @@
 #include <mam/data/batcher.hpp>
 #include <mam/eval/enumerate.hpp>
 #include <mam/io/checkpoint.hpp>
-#include <mam/model/marginalization_model.hpp>
 #include <mam/model/order_walk.hpp>
+#include <mam/model/residual.hpp>
 #include <mam/sample/ancestral.hpp>
 #include <mam/sample/censor_resample.hpp>
 #include <mam/sample/conditional.hpp>

@@ -5,7 +5,7 @@
 
 #include <mam/core/rng.hpp>
 #include <mam/core/threads.hpp>
-#include <mam/model/marginalization_model.hpp>
+#include <mam/model/residual.hpp>
 #include <mam/nn/float_gemm.hpp>
 #include <mam/nn/residual_mlp.hpp>
 #include <mam/sample/ancestral.hpp>

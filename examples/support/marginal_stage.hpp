@@ -8,7 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include <mam/model/marginalization_model.hpp>
+#include <mam/model/residual.hpp>
 #include <mam/train/marginal_trainer.hpp>
 
 namespace mam::examples {

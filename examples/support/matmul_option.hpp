@@ -8,7 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include <mam/nn/bf16_matmul.hpp>
+#include <mam/nn/matmul_precision.hpp>
 
 namespace mam::examples {
 
@@ -21,11 +21,12 @@ inline CLI::Option* add_matmul_option(CLI::App& app, mam::MatmulPrecision& preci
       ->transform(CLI::CheckedTransformer(names, CLI::ignore_case));
 }
 
-/// Both networks of `model` multiply in `precision` (mam::error if the CPU cannot).
+/// Both networks of `model` multiply in `precision` (mam::error if the CPU or a network
+/// type cannot).
 template <class Model>
 void set_matmul_precision(Model& model, mam::MatmulPrecision precision) {
-  model.marginal().set_matmul_precision(precision);
-  model.conditional().set_matmul_precision(precision);
+  mam::set_matmul_precision(model.marginal(), precision);
+  mam::set_matmul_precision(model.conditional(), precision);
 }
 
 }  // namespace mam::examples

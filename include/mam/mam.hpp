@@ -3,6 +3,7 @@
 // Not included: file I/O (<mam/io/...>) and the trainers (<mam/train/...>), which write
 // checkpoints and so need zlib.
 
+#include "mam/core/codes.hpp"
 #include "mam/core/error.hpp"
 #include "mam/core/math.hpp"
 #include "mam/core/rng.hpp"
@@ -18,10 +19,14 @@
 #include "mam/model/gradient.hpp"
 #include "mam/model/marginalization_model.hpp"
 #include "mam/model/order_walk.hpp"
+#include "mam/model/residual.hpp"
 #include "mam/nn/activation.hpp"
 #include "mam/nn/bf16_matmul.hpp"
 #include "mam/nn/init.hpp"
 #include "mam/nn/linear.hpp"
+#include "mam/nn/matmul_precision.hpp"
+#include "mam/nn/network.hpp"
+#include "mam/nn/network_operations.hpp"
 #include "mam/nn/one_hot_input.hpp"
 #include "mam/nn/residual_mlp.hpp"
 #include "mam/optim/adam.hpp"

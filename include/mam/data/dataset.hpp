@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "mam/core/codes.hpp"
 #include "mam/core/error.hpp"
 #include "mam/core/rng.hpp"
 #include "mam/core/types.hpp"

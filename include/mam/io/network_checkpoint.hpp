@@ -1,7 +1,8 @@
 #pragma once
 // Saving and restoring a network together with what resumes its training exactly: the Adam
-// state of every parameter group and the RNG. Works for any network type that offers
-// architecture(), parameters() and num_parameters() (ResidualMLP and the ones that follow).
+// state of every parameter group and the RNG. Works for any network of the contract
+// (nn/network.hpp): it stores architecture() and parameters(), and a load refuses a file of
+// another architecture.
 
 #include <string>
 

@@ -19,12 +19,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "mam/core/codes.hpp"
 #include "mam/core/error.hpp"
 #include "mam/core/math.hpp"
 #include "mam/core/rng.hpp"
 #include "mam/core/types.hpp"
 #include "mam/model/workspace.hpp"
-#include "mam/nn/one_hot_input.hpp"
+#include "mam/nn/network_operations.hpp"
 
 namespace mam {
 
@@ -135,7 +136,7 @@ double ao_arm_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& x, Rn
   if (!any_order_columns.empty()) {
     const CodeMatrix part = masked(Eigen::all, any_order_columns);
     auto& context = buffers.conditional;
-    net.forward(part, context);
+    net.forward(part, context, true);
     Matrix<Scalar> d_logits = Matrix<Scalar>::Zero(d * k, part.cols());
     for (Index j = 0; j < part.cols(); ++j) {
       for (Index i = 0; i < d; ++i) {
@@ -151,18 +152,18 @@ double ao_arm_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& x, Rn
   if (!left_to_right_columns.empty()) {
     const CodeMatrix part = masked(Eigen::all, left_to_right_columns);
     auto& context = buffers.conditional_rows;
-    net.forward(part, context, /*with_head=*/false);
+    forward_for_rows(net, part, context);
     std::vector<Index> first_rows(left_to_right_columns.size());
     for (std::size_t j = 0; j < first_rows.size(); ++j)
       first_rows[j] = next[static_cast<std::size_t>(left_to_right_columns[j])] * k;
     Matrix<Scalar> logits;
-    net.output_row_blocks(context, first_rows, k, logits);
+    output_row_blocks(net, context, first_rows, k, logits);
     Matrix<Scalar> d_logits(k, part.cols());
     for (Index j = 0; j < part.cols(); ++j) {
       const Index c = left_to_right_columns[static_cast<std::size_t>(j)];
       score(logits.col(j), next[static_cast<std::size_t>(c)], c, d_logits.col(j));
     }
-    net.backward_rows(context, first_rows, d_logits, conditional_gradient);
+    backward_rows(net, context, first_rows, d_logits, conditional_gradient);
   }
   return total / static_cast<double>(batch);
 }

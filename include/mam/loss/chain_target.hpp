@@ -9,11 +9,11 @@
 
 #include <cmath>
 
+#include "mam/core/codes.hpp"
 #include "mam/core/error.hpp"
 #include "mam/core/types.hpp"
 #include "mam/model/gradient.hpp"
 #include "mam/model/workspace.hpp"
-#include "mam/nn/one_hot_input.hpp"
 
 namespace mam {
 
@@ -44,7 +44,7 @@ ChainTargetValue chain_target_loss(const Model& model, const Eigen::Ref<const Co
   with_anchor.col(batch).setConstant(unknown);
   Workspace<Model> local;
   auto& pass = detail::workspace_or(workspace, local).marginal;
-  model.marginal().forward(with_anchor, pass);
+  model.marginal().forward(with_anchor, pass, true);
 
   const double log_z = model.log_z();
   Matrix<Scalar> d_f(1, batch + 1);

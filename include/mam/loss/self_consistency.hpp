@@ -9,13 +9,14 @@
 #include <cmath>
 #include <vector>
 
+#include "mam/core/codes.hpp"
 #include "mam/core/error.hpp"
 #include "mam/core/math.hpp"
 #include "mam/core/rng.hpp"
 #include "mam/core/types.hpp"
 #include "mam/model/gradient.hpp"
 #include "mam/model/workspace.hpp"
-#include "mam/nn/one_hot_input.hpp"
+#include "mam/nn/network_operations.hpp"
 
 namespace mam {
 
@@ -78,9 +79,9 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
   Workspace<Model> local;
   auto& marginal_pass = workspace_or(workspace, local).marginal;
   auto& conditional_pass = workspace_or(workspace, local).conditional;
-  marginal.forward(inputs, marginal_pass);
+  marginal.forward(inputs, marginal_pass, true);
   // One position's K logits per sample are needed (and trained): no whole head.
-  conditional.forward(inputs.leftCols(batch), conditional_pass, false);
+  forward_for_rows(conditional, inputs.leftCols(batch), conditional_pass);
   const auto& f = marginal_pass.output;
 
   // The caller's loss first: it may weight the conditional log-probabilities of the loop below.
@@ -102,7 +103,7 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
   Vector<double> probabilities(k);
   for (Index c = 0; c < batch; ++c) logit_rows[static_cast<std::size_t>(c)] = target[static_cast<std::size_t>(c)] * k;
   Matrix<Scalar> target_logits;
-  conditional.output_row_blocks(conditional_pass, logit_rows, k, target_logits);
+  output_row_blocks(conditional, conditional_pass, logit_rows, k, target_logits);
   const double w = options.weight;
   double squared = 0.0;
   for (Index c = 0; c < batch; ++c) {
@@ -133,7 +134,7 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
   if (!options.train_marginal) d_f.leftCols(2 * batch + 1).setZero();
   if (n_extra > 0) d_f.rightCols(n_extra) += d_extra.transpose().template cast<Scalar>();
   if (options.train_marginal || n_extra > 0) marginal.backward(marginal_pass, d_f, gradient.marginal);
-  if (options.train_conditional) conditional.backward_rows(conditional_pass, logit_rows, d_logits, gradient.conditional);
+  if (options.train_conditional) backward_rows(conditional, conditional_pass, logit_rows, d_logits, gradient.conditional);
   return {value, extra_value};
 }
 

@@ -16,7 +16,8 @@ struct ModelGradient {
   /// A zero gradient shaped like `model`'s parameters.
   template <class Model>
   static ModelGradient zeros_like(const Model& model) {
-    return {model.marginal().zero_gradient(), model.conditional().zero_gradient(), 0.0};
+    return {Vector<Scalar>::Zero(model.marginal().num_parameters()),
+            Vector<Scalar>::Zero(model.conditional().num_parameters()), 0.0};
   }
 
   void set_zero() {

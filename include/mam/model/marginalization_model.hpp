@@ -1,33 +1,25 @@
 #pragma once
 // MarginalizationModel: a marginal network f_theta (one output: log p(x_S) up to the
 // normalizer) and a conditional network g_phi (D*K logits: p(x_i | x_S) at each unknown
-// position i), over the same partial assignments. Both are template parameters, so any
-// network type with ResidualMLP's interface (forward/backward with a Context, update_code,
-// recompute, parameters()) can be dropped in.
+// position i), over the same partial assignments. Both are template parameters: any type
+// that meets the network contract (nn/network.hpp) can be dropped in, and a missing member
+// fails to compile here with a message that names it. The residual-MLP pair and its
+// factory are in model/residual.hpp.
 
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "mam/core/codes.hpp"
 #include "mam/core/error.hpp"
 #include "mam/core/math.hpp"
 #include "mam/core/rng.hpp"
 #include "mam/core/types.hpp"
 #include "mam/model/order_walk.hpp"
-#include "mam/nn/residual_mlp.hpp"
+#include "mam/nn/network.hpp"
 
 namespace mam {
-
-namespace detail {
-// Whether a marginal network can tell its all-'?' output without a pass (ResidualMLP can,
-// for some heads); other network types are asked by a pass.
-template <class Net, class = void>
-struct has_output_at_all_unknown : std::false_type {};
-template <class Net>
-struct has_output_at_all_unknown<Net, std::void_t<decltype(std::declval<const Net&>().output_at_all_unknown())>>
-    : std::true_type {};
-}  // namespace detail
 
 /// How raw marginal-net outputs become log-probabilities.
 enum class Normalization {
@@ -37,6 +29,11 @@ enum class Normalization {
 
 template <class MarginalNet, class ConditionalNet = MarginalNet>
 class MarginalizationModel {
+  static_assert(check_network_contract<MarginalNet>(),
+                "mam::MarginalizationModel: the marginal network type does not meet the network contract");
+  static_assert(check_network_contract<ConditionalNet>(),
+                "mam::MarginalizationModel: the conditional network type does not meet the network contract");
+
  public:
   using Scalar = typename MarginalNet::scalar_type;
   using scalar_type = Scalar;
@@ -102,7 +99,7 @@ class MarginalizationModel {
   /// log p(x_S) for every sample (column) of `codes`: one marginal-network pass.
   Vector<double> log_marginal(const Eigen::Ref<const CodeMatrix>& codes) const {
     if (normalization_ == Normalization::log_z) return marginal_outputs(codes).array() - log_z_;
-    if constexpr (detail::has_output_at_all_unknown<MarginalNet>::value)
+    if constexpr (knows_output_at_all_unknown_v<MarginalNet>)
       if (const auto empty = marginal_.output_at_all_unknown())
         return marginal_outputs(codes).array() - static_cast<double>(*empty);
     // f(all ?) rides along as one extra column of the same pass.
@@ -277,33 +274,12 @@ class MarginalizationModel {
   double log_z_;
 };
 
-/// The reference architecture: a residual-MLP pair of equal shape.
-template <class Scalar>
-using ResidualMarginalizationModel = MarginalizationModel<ResidualMLP<Scalar>, ResidualMLP<Scalar>>;
-
-/// Builds a residual-MLP MaM over D variables with K values: both networks have `hidden`
-/// units and `num_layers` layers, initialized from `rng` (marginal first).
-template <class Scalar>
-ResidualMarginalizationModel<Scalar> make_residual_model(Index num_variables, Index num_values, Index hidden,
-                                                         Index num_layers, Rng& rng,
-                                                         Activation activation = Activation::leaky_relu,
-                                                         Normalization normalization = Normalization::all_unknown,
-                                                         double log_z = 0.0) {
-  ResidualMLP<Scalar> marginal({num_variables, num_values, hidden, num_layers, 1, activation}, rng);
-  ResidualMLP<Scalar> conditional({num_variables, num_values, hidden, num_layers, num_variables * num_values, activation},
-                                  rng);
-  return ResidualMarginalizationModel<Scalar>(std::move(marginal), std::move(conditional), normalization, log_z);
-}
-
-/// Starts the marginal net from the features the conditional net has learned, before
-/// stage 2: copies the conditional net's trunk (input layer and residual blocks) into the
-/// marginal net and zeroes its head, so f starts at 0 everywhere and first learns a linear
-/// read-out of those features. The reference code does the like: its marginal head sits on
-/// the trained AO-ARM's encoder. Both nets must share D, K, width, depth and activation.
-template <class Scalar>
-void warm_start_marginal(ResidualMarginalizationModel<Scalar>& model) {
-  model.marginal().copy_trunk_from(model.conditional());
-  model.marginal().set_head_to_zero();
-}
+/// Whether T is a MarginalizationModel (what losses, samplers and trainers take).
+template <class T>
+struct is_marginalization_model : std::false_type {};
+template <class MarginalNet, class ConditionalNet>
+struct is_marginalization_model<MarginalizationModel<MarginalNet, ConditionalNet>> : std::true_type {};
+template <class T>
+inline constexpr bool is_marginalization_model_v = is_marginalization_model<T>::value;
 
 }  // namespace mam

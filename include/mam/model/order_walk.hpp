@@ -2,8 +2,9 @@
 // Walking a conditional network along orders: the shared core of ancestral, conditional and
 // censor-and-resample sampling and of the chain-rule likelihood. Step j evaluates the
 // network once for the whole batch and reveals, in every sample, the j-th position of that
-// sample's own order. Revealing updates the network's input layer incrementally (O(H) per
-// sample) rather than redoing the gather.
+// sample's own order. A network with the incremental walk (nn/network.hpp) updates its
+// input layer per revealed position (O(H) per sample for ResidualMLP); any other network
+// passes again over the revealed codes (nn/network_operations.hpp).
 
 #include <algorithm>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "mam/core/error.hpp"
 #include "mam/core/rng.hpp"
 #include "mam/core/types.hpp"
+#include "mam/nn/network_operations.hpp"
 
 namespace mam {
 
@@ -21,9 +23,8 @@ using Orders = std::vector<std::vector<Index>>;
 /// has a j-th position p calls `choose(c, p, logits)` (logits: the K conditional logits of
 /// position p in sample c, an Eigen column segment) and sets state(p, c) to the code it
 /// returns. Positions in an order should be unknown in `state` when their turn comes.
-/// `workspace`, if given, is the network context to reuse. The network must offer
-/// forward(codes, context, with_head), update_code, recompute(context, with_head) and
-/// output_row_blocks(context, first_rows, count, rows): no step computes the whole head.
+/// `workspace`, if given, is the network context to reuse. Any network of the contract
+/// walks; with the row-block head no step computes the whole head.
 template <class ConditionalNet, class Choose>
 void reveal_along_orders(const ConditionalNet& net, CodeMatrix& state, const Orders& orders, Choose&& choose,
                          typename ConditionalNet::Context* workspace = nullptr) {
@@ -43,20 +44,20 @@ void reveal_along_orders(const ConditionalNet& net, CodeMatrix& state, const Ord
   // Each sample needs the K logits of one position per step: the head is never computed
   // whole. They are computed for all samples at once (in parallel), then chosen in sample
   // order, so a choice that draws random numbers draws them in the same sequence.
-  net.forward(state, context, false);
+  forward_for_rows(net, state, context);
   Matrix<typename ConditionalNet::scalar_type> logits;
   std::vector<Index> first_rows(orders.size());
   for (std::size_t j = 0; j < steps; ++j) {
-    if (j > 0) net.recompute(context, false);
+    if (j > 0) recompute(net, context, false);
     for (std::size_t c = 0; c < orders.size(); ++c) first_rows[c] = j < orders[c].size() ? orders[c][j] * k : -1;
-    net.output_row_blocks(context, first_rows, k, logits);
+    output_row_blocks(net, context, first_rows, k, logits);
     for (Index c = 0; c < state.cols(); ++c) {
       const auto& order = orders[static_cast<std::size_t>(c)];
       if (j >= order.size()) continue;
       const Index p = order[j];
       const Code value = choose(c, p, logits.col(c));
       if (value < 0 || value >= k) detail::fail<value_error>(function, detail::concat("a chosen value in 0..", k - 1), value);
-      net.update_code(context, c, p, value);
+      update_code(net, context, c, p, value);
     }
   }
   state = context.codes;

@@ -40,18 +40,9 @@
 #include "mam/core/error.hpp"
 #include "mam/core/threads.hpp"
 #include "mam/core/types.hpp"
+#include "mam/nn/matmul_precision.hpp"
 
 namespace mam {
-
-/// How a network multiplies its weight matrices.
-enum class MatmulPrecision {
-  float32,   ///< float products (mam::detail::multiply: an AVX2 kernel or Eigen's GEMM): the default
-  bfloat16,  ///< inputs rounded to bfloat16, float sums, on AMX tiles (amx_bf16_available())
-};
-
-inline std::string to_string(MatmulPrecision precision) {
-  return precision == MatmulPrecision::float32 ? "float32" : "bfloat16";
-}
 
 namespace detail {
 

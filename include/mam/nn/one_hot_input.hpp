@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "mam/core/codes.hpp"
 #include "mam/core/error.hpp"
 #include "mam/core/rng.hpp"
 #include "mam/core/threads.hpp"
@@ -30,23 +31,6 @@ inline Index one_hot_column(Index position, Code code, Index num_values) {
   // Branch-free: in MaM batches '?' is a coin flip, and a mispredicted branch per entry
   // costs more than the rest of what the callers do with the entry.
   return position * (num_values + 1) + code + static_cast<Index>(code == unknown) * (num_values + 1);
-}
-
-/// Checks that `codes` is D x batch with every entry in 0..K-1 or `unknown`.
-inline void validate_codes(const Eigen::Ref<const CodeMatrix>& codes, Index num_variables,
-                           Index num_values, const char* function) {
-  detail::require<shape_error>(codes.rows() == num_variables, function,
-                               detail::concat("codes with ", num_variables,
-                                              " rows (one column per sample)"),
-                               detail::concat(codes.rows(), " rows"));
-  for (Index b = 0; b < codes.cols(); ++b)
-    for (Index i = 0; i < num_variables; ++i) {
-      const Code c = codes(i, b);
-      if (c != unknown && (c < 0 || c >= num_values))
-        detail::fail<value_error>(
-            function, detail::concat("codes in 0..", num_values - 1, " or mam::unknown"),
-            detail::concat(c, " at position ", i, " of sample ", b));
-    }
 }
 
 /// Dense one-hot encoding, D*(K+1) x batch: for tests and for comparing with the gather.

@@ -5,17 +5,10 @@
 //   h_l = act(W_l h_{l-1} + b_l) + h_{l-1},  l = 1..n-1   residual blocks, H -> H
 //   out = W_n h_{n-1} + b_n                               linear head, H -> output_size
 //
-// or, for a marginal network, the observed-value-sum head (Head::observed_value_sum):
-//
-//   out = c + sum over observed positions i of (e_{i,x_i} . h_{n-1} + b_{i,x_i})   one output
-//
-// with a vector e and a bias b per (position, value). It gives log p(x_S) the chain rule's
-// shape, a sum of one term per revealed position read off the context's features, where a
-// linear head must build each term's dependence on x_i inside the trunk. It outputs exactly
-// c for the all-'?' input. Its parameters lie where a linear head's of D*K outputs would,
-// but as a table: e_r (r = i*K + v) is column r of an H x D*K matrix (contiguous, like the
-// input layer's), then the D*K biases, then c. A pass reads only the observed entries,
-// O(|S| H) per sample, in float also under bfloat16 precision.
+// or, for a marginal network, the observed-value-sum head (Head::observed_value_sum,
+// nn/observed_value_sum_head.hpp), c plus one learned score per observed position and value
+// read off h_{n-1}. Its parameters lie where a linear head's of D*K outputs would (as an
+// H x D*K table, then D*K biases), then c; it runs in float also under bfloat16 precision.
 //
 // The network is stateless about activations: forward() fills a Context that backward()
 // consumes, so several passes of one network can be alive at once. Parameters live in one
@@ -51,7 +44,10 @@
 #include "mam/core/types.hpp"
 #include "mam/nn/activation.hpp"
 #include "mam/nn/bf16_matmul.hpp"
+#include "mam/nn/detail/activation_loops.hpp"
+#include "mam/nn/detail/packed_weights.hpp"
 #include "mam/nn/linear.hpp"
+#include "mam/nn/observed_value_sum_head.hpp"
 #include "mam/nn/one_hot_input.hpp"
 
 namespace mam {
@@ -82,12 +78,8 @@ class ResidualMLP {
   using scalar_type = Scalar;
 
   /// The packing of the residual blocks' and the head's weights (in that order) at one
-  /// version of the parameters: in bfloat16, as W for forward products and as W^T for
-  /// backward ones; in float, W for forward products.
-  struct PackedWeights {
-    std::vector<Bf16PackedMatrix> weights, transposed;
-    std::vector<detail::PackedFloatLhs> float_weights;
-  };
+  /// version of the parameters (nn/detail/packed_weights.hpp).
+  using PackedWeights = detail::PackedWeights;
 
   /// Forward passes over fewer samples than this pack the float weights once for all passes
   /// of the same parameters (see the file comment).
@@ -107,9 +99,8 @@ class ResidualMLP {
     std::shared_ptr<const PackedWeights> packed;  ///< the packed weights of this pass, if any
     Bf16Operand operand;                          ///< bfloat16 precision: the current product's input
     Bf16PackedMatrix packed_backward;             ///< bfloat16 backward: the current dL/dz
-    /// Head::observed_value_sum backward: the samples observing each (position, value)
-    /// entry, entry_samples[entry_start[r] .. entry_start[r+1]) for entry r.
-    std::vector<Index> entry_start, entry_samples, entry_next;
+    /// Head::observed_value_sum backward: reusable buffers.
+    typename ObservedValueSumHead<Scalar>::Scratch sum_head_scratch;
 
     Index batch_size() const { return codes.cols(); }
   };
@@ -138,7 +129,10 @@ class ResidualMLP {
     }
     head_ = Linear<Scalar>(config.hidden, head_rows_count(), offset);
     offset += head_.num_parameters();
-    if (config.head == Head::observed_value_sum) offset += 1;  // the constant c, last
+    if (config.head == Head::observed_value_sum) {
+      sum_head_ = ObservedValueSumHead<Scalar>(config.num_variables, config.num_values, config.hidden, head_.offset());
+      offset += 1;  // the constant c, last
+    }
     parameters_ = Vector<Scalar>::Zero(offset);
   }
 
@@ -229,7 +223,7 @@ class ResidualMLP {
   /// normalizing by it skip a pass: c with Head::observed_value_sum; none with the linear
   /// head, whose value needs the trunk.
   std::optional<Scalar> output_at_all_unknown() const {
-    if (config_.head == Head::observed_value_sum) return parameters_[parameters_.size() - 1];
+    if (config_.head == Head::observed_value_sum) return sum_head_.constant(parameters_);
     return std::nullopt;
   }
 
@@ -258,7 +252,7 @@ class ResidualMLP {
     input_.forward(parameters_, context.codes, pre_input(context));
     // A new pass takes the weights as they are now.
     if (precision_ == MatmulPrecision::bfloat16 || (float_packing_used() && codes.cols() < packed_pass_columns))
-      context.packed = packing_.get(*this);
+      context.packed = packing();
     else
       context.packed = packing_.current();
     context.head_by_rows.resize(0, 0);
@@ -296,7 +290,7 @@ class ResidualMLP {
     // A caller that recomputes without the head is walking: it will read output rows at
     // every step, so the head's rows are worth copying once (a single forward() is not).
     if (!with_head && context.head_by_rows.rows() == 0) context.head_by_rows = head_.weight(parameters_);
-    if (!context.packed && float_packing_used()) context.packed = packing_.get(*this);
+    if (!context.packed && float_packing_used()) context.packed = packing();
     compute_layers(context, with_head);
   }
 
@@ -364,7 +358,8 @@ class ResidualMLP {
     require_backward_shapes(function, context, d_output.rows() == config_.output_size, d_output, gradient);
     take_packing_if_missing(context);
     if (config_.head == Head::observed_value_sum)
-      backward_observed_scores(context, d_output, gradient);
+      sum_head_.backward(parameters_, context.codes, context.hidden.back(), d_output, gradient, context.grad_hidden,
+                         context.sum_head_scratch);
     else if (precision_ == MatmulPrecision::bfloat16)
       backward_linear_bf16(context, blocks_.size(), head_, context.hidden.back(), d_output, gradient,
                            context.grad_hidden, false);
@@ -437,92 +432,6 @@ class ResidualMLP {
       detail::fail<shape_error>(function, "a network with a linear head", "the observed-value-sum head");
   }
 
-  // Head::observed_value_sum's table of score vectors e_r (H x D*K, see the file comment).
-  Eigen::Map<const Matrix<Scalar>> score_table(const Vector<Scalar>& parameters) const {
-    return {parameters.data() + head_.offset(), config_.hidden, head_.out_features()};
-  }
-  Eigen::Map<Matrix<Scalar>> score_table(Vector<Scalar>& parameters) const {
-    return {parameters.data() + head_.offset(), config_.hidden, head_.out_features()};
-  }
-
-  // Head::observed_value_sum: output(0, c) = c + sum over observed r of (e_r . h_c + b_r).
-  void sum_observed_scores(Context& context) const {
-    const Index batch = context.batch_size(), d = config_.num_variables, k = config_.num_values;
-    const auto table = score_table(parameters_);
-    const auto bias = head_.bias(parameters_);
-    const auto& last = context.hidden.back();
-    const Scalar constant = parameters_[parameters_.size() - 1];
-    context.output.resize(1, batch);
-#pragma omp parallel for schedule(static) if (d * config_.hidden * batch >= detail::parallel_work_threshold)
-    for (Index c = 0; c < batch; ++c) {
-      Scalar sum = constant;
-      for (Index i = 0; i < d; ++i) {
-        const Code code = context.codes(i, c);
-        if (code == unknown) continue;
-        const Index r = i * k + code;
-        sum += table.col(r).dot(last.col(c)) + bias[r];
-      }
-      context.output(0, c) = sum;
-    }
-  }
-
-  // The mirror of sum_observed_scores: dL/dh_c = g_c sum of e_r over sample c's observed r,
-  // dL/de_r += sum of g_c h_c and dL/db_r += sum of g_c over the samples c that observe r,
-  // dL/dc += sum of g_c. Split over threads without sharing a written element: dL/dh by
-  // samples, dL/de by table entries, each summing its samples in order (so the gradient
-  // does not depend on the thread count).
-  void backward_observed_scores(Context& context, const Eigen::Ref<const Matrix<Scalar>>& d_output,
-                                Vector<Scalar>& gradient) const {
-    const Index batch = context.batch_size(), d = config_.num_variables, k = config_.num_values, h = config_.hidden;
-    const Index entries = d * k;
-    const auto table = score_table(parameters_);
-    auto table_gradient = score_table(gradient);
-    auto bias_gradient = head_.bias(gradient);
-    const auto& last = context.hidden.back();
-    // The samples observing each entry, in sample order (counting sort by entry).
-    auto& start = context.entry_start;
-    auto& samples = context.entry_samples;
-    auto& next = context.entry_next;
-    start.assign(static_cast<std::size_t>(entries + 1), 0);
-    for (Index c = 0; c < batch; ++c)
-      for (Index i = 0; i < d; ++i)
-        if (context.codes(i, c) != unknown) ++start[static_cast<std::size_t>(i * k + context.codes(i, c) + 1)];
-    for (Index r = 0; r < entries; ++r) start[static_cast<std::size_t>(r + 1)] += start[static_cast<std::size_t>(r)];
-    samples.resize(static_cast<std::size_t>(start.back()));
-    next.assign(start.begin(), start.end() - 1);
-    for (Index c = 0; c < batch; ++c)
-      for (Index i = 0; i < d; ++i)
-        if (context.codes(i, c) != unknown)
-          samples[static_cast<std::size_t>(next[static_cast<std::size_t>(i * k + context.codes(i, c))]++)] = c;
-
-    auto& grad_hidden = context.grad_hidden;
-    grad_hidden.resize(h, batch);
-    const bool parallel = d * h * batch >= detail::parallel_work_threshold;
-#pragma omp parallel if (parallel)
-    {
-#pragma omp for schedule(static) nowait
-      for (Index c = 0; c < batch; ++c) {
-        auto column = grad_hidden.col(c);
-        column.setZero();
-        for (Index i = 0; i < d; ++i)
-          if (context.codes(i, c) != unknown) column += table.col(i * k + context.codes(i, c));
-        column *= d_output(0, c);
-      }
-#pragma omp for schedule(dynamic, 8)
-      for (Index r = 0; r < entries; ++r) {
-        auto entry = table_gradient.col(r);
-        Scalar bias_sum = 0;
-        for (Index n = start[static_cast<std::size_t>(r)]; n < start[static_cast<std::size_t>(r + 1)]; ++n) {
-          const Index c = samples[static_cast<std::size_t>(n)];
-          entry += d_output(0, c) * last.col(c);
-          bias_sum += d_output(0, c);
-        }
-        bias_gradient[r] += bias_sum;
-      }
-    }
-    gradient[gradient.size() - 1] += d_output.sum();
-  }
-
   void require_backward_shapes(const char* function, const Context& context, bool rows_match,
                                const Eigen::Ref<const Matrix<Scalar>>& d_output, const Vector<Scalar>& gradient) const {
     detail::require<shape_error>(
@@ -544,7 +453,7 @@ class ResidualMLP {
       for (Index l = config_.num_layers - 1; l >= 1; --l) {
         const auto& block = blocks_[static_cast<std::size_t>(l - 1)];
         const auto& below = context.hidden[static_cast<std::size_t>(l - 1)];
-        activation_backward(act, context.pre[static_cast<std::size_t>(l)], grad_hidden, grad_pre);
+        detail::activation_backward(act, context.pre[static_cast<std::size_t>(l)], grad_hidden, grad_pre);
         if (precision_ == MatmulPrecision::bfloat16) {
           backward_linear_bf16(context, static_cast<std::size_t>(l - 1), block, below, grad_pre, gradient,
                                grad_hidden, true);
@@ -555,7 +464,7 @@ class ResidualMLP {
         // The skip connection passes grad_hidden straight through; the block adds W^T dz.
         detail::multiply(block.weight(parameters_).transpose(), grad_pre, grad_hidden, true);
       }
-      activation_backward(act, context.pre[0], grad_hidden, grad_pre);
+      detail::activation_backward(act, context.pre[0], grad_hidden, grad_pre);
     });
     input_.backward(context.codes, grad_pre, gradient);
     if (input_gradient != nullptr) input_.input_gradient(parameters_, grad_pre, *input_gradient);
@@ -568,7 +477,7 @@ class ResidualMLP {
     const Index layers = config_.num_layers;
     context.hidden.resize(static_cast<std::size_t>(layers));
     visit_activation(config_.activation, [&](auto act) {
-      activate(act, context.pre[0], context.hidden[0]);
+      detail::activate(act, context.pre[0], context.hidden[0]);
       for (Index l = 1; l < layers; ++l) {
         const auto& block = blocks_[static_cast<std::size_t>(l - 1)];
         auto& z = context.pre[static_cast<std::size_t>(l)];
@@ -577,13 +486,14 @@ class ResidualMLP {
         else
           block.multiply(parameters_, context.hidden[static_cast<std::size_t>(l - 1)], z,
                          packed_float(context, static_cast<std::size_t>(l - 1)));
-        activate_residual(act, block.bias(parameters_), z,
+        detail::activate_residual(act, block.bias(parameters_), z,
                           context.hidden[static_cast<std::size_t>(l - 1)],
                           context.hidden[static_cast<std::size_t>(l)]);
       }
     });
     if (!with_head) return;
-    if (config_.head == Head::observed_value_sum) return sum_observed_scores(context);
+    if (config_.head == Head::observed_value_sum)
+      return sum_head_.forward(parameters_, context.codes, context.hidden.back(), context.output);
     if (!bf16)
       return head_.forward(parameters_, context.hidden.back(), context.output, packed_float(context, blocks_.size()));
     multiply_packed(context, blocks_.size(), context.hidden.back(), context.output);
@@ -605,7 +515,7 @@ class ResidualMLP {
   // A pass started in float32 precision and continued in bfloat16 takes the current packing.
   void take_packing_if_missing(Context& context) const {
     if (precision_ == MatmulPrecision::bfloat16 && (!context.packed || context.packed->weights.empty()))
-      context.packed = packing_.get(*this);
+      context.packed = packing();
   }
 
   // Whether float passes keep their weights packed: float networks on the AVX2 kernel.
@@ -621,66 +531,19 @@ class ResidualMLP {
     return &context.packed->float_weights[index];
   }
 
-  // The weights of every block and the head, packed for bfloat16 or float products (the
-  // layers spread over threads).
+  // The weights of every block and the linear head, packed for this network's precision
+  // (the observed-value-sum head reads its table entry by entry: nothing to pack).
   std::shared_ptr<const PackedWeights> pack_weights() const {
-    auto packed = std::make_shared<PackedWeights>();
-    if constexpr (std::is_same<Scalar, float>::value) {
-      // The observed-value-sum head reads its table entry by entry: nothing to pack.
-      const auto count = static_cast<std::ptrdiff_t>(blocks_.size() + (config_.head == Head::linear ? 1 : 0));
-      const bool bf16 = precision_ == MatmulPrecision::bfloat16;
-      if (bf16) {
-        packed->weights.resize(static_cast<std::size_t>(count));
-        packed->transposed.resize(static_cast<std::size_t>(count));
-      } else {
-        packed->float_weights.resize(static_cast<std::size_t>(count));
-      }
-#pragma omp parallel for schedule(dynamic) if (!omp_in_parallel())
-      for (std::ptrdiff_t l = 0; l < count; ++l) {
-        const auto index = static_cast<std::size_t>(l);
-        const Linear<Scalar>& layer = index < blocks_.size() ? blocks_[index] : head_;
-        if (!bf16) {
-          packed->float_weights[index] = detail::PackedFloatLhs(layer.weight(parameters_));
-          continue;
-        }
-        packed->weights[index].pack(layer.weight(parameters_));
-        packed->transposed[index].pack(layer.weight(parameters_), true);
-      }
-    }
-    return packed;
+    std::vector<const Linear<Scalar>*> layers;
+    for (const auto& block : blocks_) layers.push_back(&block);
+    if (config_.head == Head::linear) layers.push_back(&head_);
+    return detail::pack_weights(layers, parameters_, precision_);
   }
 
-  // The packing of the current parameters, made at the first pass that needs it and dropped
-  // by every mutable access to them. A copied network packs afresh. The mutex makes
-  // concurrent passes (const calls) on one network safe.
-  class PackingCache {
-   public:
-    PackingCache() = default;
-    PackingCache(const PackingCache&) {}
-    PackingCache& operator=(const PackingCache&) {
-      invalidate();
-      return *this;
-    }
-
-    std::shared_ptr<const PackedWeights> get(const ResidualMLP& network) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!current_) current_ = network.pack_weights();
-      return current_;
-    }
-    /// The packing if the current parameters have one, else null (packs nothing).
-    std::shared_ptr<const PackedWeights> current() {
-      std::lock_guard<std::mutex> lock(mutex_);
-      return current_;
-    }
-    void invalidate() {
-      std::lock_guard<std::mutex> lock(mutex_);
-      current_.reset();
-    }
-
-   private:
-    std::mutex mutex_;
-    std::shared_ptr<const PackedWeights> current_;
-  };
+  // The packing of the current parameters for passes that use one.
+  std::shared_ptr<const PackedWeights> packing() const {
+    return packing_.get([this] { return pack_weights(); });
+  }
 
   // dL/dW += dy x^T and dL/db += sum of dy over the batch; dx = W^T dy, or dx += W^T dy
   // with `add_to_dx` (the skip connection's share is already in dx). Both products in bf16.
@@ -710,64 +573,14 @@ class ResidualMLP {
     return context.pre[0];
   }
 
-  // A contiguous run of values as an Eigen array, for the activations' vectorized forms.
-  static Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> column(Scalar* data, Index rows) { return {data, rows}; }
-  static Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>> column(const Scalar* data, Index rows) {
-    return {data, rows};
-  }
-
-  template <class Act>
-  static void activate(Act, const Matrix<Scalar>& z, Matrix<Scalar>& h) {
-    h.resize(z.rows(), z.cols());
-    const Index rows = z.rows();
-#pragma omp parallel for schedule(static) if (z.size() >= detail::parallel_work_threshold)
-    for (Index j = 0; j < z.cols(); ++j) {
-      const Scalar* zc = z.data() + j * rows;
-      Scalar* hc = h.data() + j * rows;
-      column(hc, rows) = Act::values(column(zc, rows));
-    }
-  }
-
-  // z += b (in place, so backward sees the true pre-activation); h = act(z) + skip.
-  template <class Act, class Bias>
-  static void activate_residual(Act, const Bias& bias, Matrix<Scalar>& z,
-                                const Matrix<Scalar>& skip, Matrix<Scalar>& h) {
-    h.resize(z.rows(), z.cols());
-    const Index rows = z.rows();
-    const Scalar* b = bias.data();
-#pragma omp parallel for schedule(static) if (z.size() >= detail::parallel_work_threshold)
-    for (Index j = 0; j < z.cols(); ++j) {
-      Scalar* zc = z.data() + j * rows;
-      const Scalar* sc = skip.data() + j * rows;
-      Scalar* hc = h.data() + j * rows;
-      auto zj = column(zc, rows);
-      zj += column(b, rows);
-      column(hc, rows) = Act::values(zj) + column(sc, rows);
-    }
-  }
-
-  // grad_pre = grad_hidden * act'(z).
-  template <class Act>
-  static void activation_backward(Act, const Matrix<Scalar>& z, const Matrix<Scalar>& grad_hidden,
-                                  Matrix<Scalar>& grad_pre) {
-    grad_pre.resize(z.rows(), z.cols());
-    const Index rows = z.rows();
-#pragma omp parallel for schedule(static) if (z.size() >= detail::parallel_work_threshold)
-    for (Index j = 0; j < z.cols(); ++j) {
-      const Scalar* zc = z.data() + j * rows;
-      const Scalar* gc = grad_hidden.data() + j * rows;
-      Scalar* out = grad_pre.data() + j * rows;
-      column(out, rows) = column(gc, rows) * Act::derivatives(column(zc, rows));
-    }
-  }
-
   ResidualMLPConfig config_{};
   OneHotInput<Scalar> input_{};
   std::vector<Linear<Scalar>> blocks_;
-  Linear<Scalar> head_{};
+  Linear<Scalar> head_{};  ///< the linear head, or the observed-value-sum head's table and biases
+  ObservedValueSumHead<Scalar> sum_head_{};
   Vector<Scalar> parameters_;
   MatmulPrecision precision_ = MatmulPrecision::float32;
-  mutable PackingCache packing_;
+  mutable detail::PackingCache packing_;
 };
 
 }  // namespace mam

@@ -3,12 +3,12 @@
 // persistent buffer draw a fresh uniformly random order, erase its last `steps` positions
 // and refill them from p_phi in that order. With steps = D it is ancestral sampling.
 
+#include "mam/core/codes.hpp"
 #include "mam/core/error.hpp"
 #include "mam/core/rng.hpp"
 #include "mam/core/types.hpp"
 #include "mam/model/order_walk.hpp"
 #include "mam/model/workspace.hpp"
-#include "mam/nn/one_hot_input.hpp"
 #include "mam/sample/options.hpp"
 
 namespace mam {

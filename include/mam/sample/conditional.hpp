@@ -2,11 +2,11 @@
 // Conditional sampling (inpainting): keep the known entries of each column of a partial
 // assignment and fill its '?' positions from p_phi, in a random order per sample.
 
+#include "mam/core/codes.hpp"
 #include "mam/core/rng.hpp"
 #include "mam/core/types.hpp"
 #include "mam/model/order_walk.hpp"
 #include "mam/model/workspace.hpp"
-#include "mam/nn/one_hot_input.hpp"
 #include "mam/sample/options.hpp"
 
 namespace mam {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "mam/core/codes.hpp"
 #include "mam/core/error.hpp"
 #include "mam/core/math.hpp"
 #include "mam/core/rng.hpp"
@@ -24,7 +25,6 @@
 #include "mam/io/checkpoint.hpp"
 #include "mam/model/order_walk.hpp"
 #include "mam/model/workspace.hpp"
-#include "mam/nn/one_hot_input.hpp"
 #include "mam/sample/options.hpp"
 #include "mam/train/training_core.hpp"
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "mam/core/codes.hpp"
 #include "mam/core/error.hpp"
 #include "mam/core/parallel.hpp"
 #include "mam/core/rng.hpp"
@@ -17,8 +18,8 @@
 #include "mam/io/model_checkpoint.hpp"
 #include "mam/loss/ao_arm.hpp"
 #include "mam/model/gradient.hpp"
+#include "mam/model/marginalization_model.hpp"
 #include "mam/model/workspace.hpp"
-#include "mam/nn/one_hot_input.hpp"
 #include "mam/optim/adam.hpp"
 #include "mam/optim/parameter_average.hpp"
 
@@ -70,6 +71,10 @@ namespace detail {
 
 template <class Model>
 class TrainingCore {
+  static_assert(is_marginalization_model_v<Model>,
+                "mam trainers train a mam::MarginalizationModel<MarginalNet, ConditionalNet> (model/"
+                "marginalization_model.hpp; any networks of the contract in nn/network.hpp)");
+
  public:
   using Scalar = typename Model::scalar_type;
 
