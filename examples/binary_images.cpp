@@ -19,12 +19,10 @@
 // marginal inference on a minibatch of 16 is timed both ways. Writes a CSV log, PNG grids (samples; masked input, inpaintings, original),
 // checkpoints of both stages (also on Ctrl-C; --resume continues), and one JSON line last.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -36,11 +34,13 @@
 #include <mam/data/images.hpp>
 #include <mam/eval/correlation.hpp>
 #include <mam/eval/grouped_correlation.hpp>
+#include <mam/eval/inpainting_scores.hpp>
 #include <mam/io/model_checkpoint.hpp>
 #include <mam/mam.hpp>
 #include <mam/train/conditional_trainer.hpp>
+#include <mam/train/fit.hpp>
 #include <mam/train/marginal_trainer.hpp>
-#include <mam/train/run.hpp>
+#include <mam/train/training_progress.hpp>
 
 #include "support/files.hpp"
 #include "support/json_line.hpp"
@@ -49,6 +49,7 @@
 #include "support/png.hpp"
 #include "support/progress.hpp"
 #include "support/run.hpp"
+#include "support/timing.hpp"
 
 namespace {
 
@@ -58,7 +59,8 @@ using mam::Index;
 using mam::Vector;
 namespace ex = mam::examples;
 
-struct Options {
+struct Options : ex::RunOptions {
+  Options() { out = "out/images"; }
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   int side = 14;
   int threshold = 127;
@@ -73,10 +75,6 @@ struct Options {
   double data_fraction = 0.5;
   int gibbs_steps = 4;
   ex::MarginalStageOptions stage2;
-  int threads = 2;
-  mam::MatmulPrecision matmul = mam::MatmulPrecision::float32;
-  std::uint64_t seed = 0;
-  std::string out = "out/images";
   bool resume = false;
   long eval_images = 2000;
   int orders = 5;
@@ -84,44 +82,8 @@ struct Options {
   int inpaintings = 4;
   double tie_gap = -1.0;  // < 0: the paper's 5 nats scaled by pixels / 784
   int timing_batch = 16;
-  long log_every = 50, checkpoint_every = 1000;
 };
 
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-/// The fastest of `repeats` runs of f, in seconds (the machine is shared: the minimum is the
-/// least disturbed measurement).
-template <class F>
-double best_time(int repeats, F&& f) {
-  double best = 1e300;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best, seconds_since(start));
-  }
-  return best;
-}
-
-/// A one-pass query against its chain-rule twin, timed in alternating rounds so that both
-/// sides see the same machine (a slow spell of the shared machine otherwise lands on one
-/// side only): each round takes the fastest of a few runs of each, and the round of median
-/// ratio is reported.
-struct PairedTiming {
-  double pass = 0.0, chain = 0.0;  // seconds
-  double ratio() const { return chain / pass; }
-};
-
-template <class Pass, class Chain>
-PairedTiming paired_time(int rounds, Pass&& pass, Chain&& chain) {
-  std::vector<PairedTiming> timings;
-  for (int r = 0; r < rounds; ++r) timings.push_back({best_time(10, pass), best_time(3, chain)});
-  std::sort(timings.begin(), timings.end(),
-            [](const PairedTiming& a, const PairedTiming& b) { return a.ratio() < b.ratio(); });
-  return timings[timings.size() / 2];
-}
 
 /// Binary codes of one split: read, optionally down-sampled, binarized.
 CodeMatrix load_split(const Options& o, const std::string& split, mam::Rng& rng) {
@@ -136,95 +98,26 @@ CodeMatrix load_split(const Options& o, const std::string& split, mam::Rng& rng)
   return o.stochastic ? mam::binarize_stochastic(images, rng) : mam::binarize(images, o.threshold);
 }
 
-/// How long a stage trains: `steps` if positive, else `seconds` of training time (counted
-/// across --resume through the progress file).
-struct Budget {
-  long steps = 0;
-  double seconds = 0.0;
-};
-
-/// Training seconds and steps per stage so far, kept next to the checkpoints so that a
-/// resumed run continues a time budget instead of starting it again.
-struct StageProgress {
-  double seconds[2] = {0.0, 0.0};
-  long steps[2] = {0, 0};
-
-  static StageProgress read(const std::string& path) {
-    StageProgress progress;
-    std::ifstream in(path);
-    int stage = 0;
-    double seconds = 0.0;
-    long steps = 0;
-    while (in >> stage >> seconds >> steps)
-      if (stage == 1 || stage == 2) {
-        progress.seconds[stage - 1] = seconds;
-        progress.steps[stage - 1] = steps;
-      }
-    return progress;
-  }
-  void write(const std::string& path) const {
-    std::ostringstream text;
-    text.precision(17);
-    for (int stage = 1; stage <= 2; ++stage)
-      text << stage << ' ' << seconds[stage - 1] << ' ' << steps[stage - 1] << '\n';
-    ex::write_text_atomically(path, text.str());
-  }
-};
-
-/// One training stage: cosine learning-rate decay of `group` over the budget, CSV rows,
-/// progress bar, periodic checkpoints with the progress file. Returns false if interrupted
-/// (after saving the checkpoint).
+/// One training stage, checkpointed to <out>/stage<n>.ckpt: cosine learning-rate decay of
+/// `group` over the budget, CSV rows with `monitor`'s column, a progress bar.
 template <class Trainer, class Monitor>
-bool train_stage(Trainer& trainer, int stage, Budget budget, StageProgress& record, std::size_t group,
-                 const Options& o, std::ostringstream& csv, Monitor&& monitor) {
+mam::FitResult train_stage(Trainer& trainer, int stage, mam::TrainingBudget budget, std::size_t group, long stop_after,
+                           const Options& o, std::ostringstream& csv, Monitor&& monitor) {
   const std::string name = "stage" + std::to_string(stage);
-  const std::string checkpoint = o.out + "/" + name + ".ckpt";
-  double& used = record.seconds[stage - 1];
   ex::ProgressBar progress(name);
-  const double used_before = used;
-  auto fraction_done = [&] {
-    return budget.steps > 0 ? static_cast<double>(trainer.steps()) / static_cast<double>(budget.steps)
-                            : (used_before + progress.seconds()) / budget.seconds;
+  mam::FitOptions fit = ex::fit_options(o.out + "/" + name + ".ckpt", o, o.resume);
+  fit.budget = budget;
+  fit.stop_after = stop_after;
+  fit.learning_rate = mam::CosineLearningRate{o.learning_rate, o.learning_rate * o.final_lr_fraction, {group}};
+  fit.on_log = [&](const mam::StepReport& report, double fraction, double seconds) {
+    const std::string metrics = monitor(report);
+    csv << name << ',' << report.step << ',' << seconds << ',' << report.loss << ',' << report.nll << ','
+        << report.consistency << ',' << report.anchor_error << ',' << metrics << '\n';
+    progress.update(fraction, "step " + std::to_string(report.step) + "  " + metrics);
   };
-  auto save = [&] {
-    used = used_before + progress.seconds();
-    record.steps[stage - 1] = trainer.steps();
-    trainer.save(checkpoint);
-    record.write(o.out + "/progress.txt");
-  };
-  double fraction = fraction_done();
-  while (fraction < 1.0 && !ex::interrupted()) {
-    const double rate = mam::cosine_decay(o.learning_rate, o.learning_rate * o.final_lr_fraction, fraction);
-    trainer.optimizer().set_learning_rate(group, rate);
-    const mam::StepReport report = trainer.step();
-    fraction = fraction_done();
-    if (report.step % o.log_every == 0 || fraction >= 1.0) {
-      const std::string metrics = monitor(report);
-      csv << name << ',' << report.step << ',' << used_before + progress.seconds() << ',' << report.loss << ','
-          << report.nll << ',' << report.consistency << ',' << report.anchor_error << ',' << metrics << '\n';
-      progress.update(std::min(fraction, 1.0), "step " + std::to_string(report.step) + "  " + metrics);
-    }
-    if (report.step % o.checkpoint_every == 0) save();
-  }
-  save();
+  const mam::FitResult result = mam::fit(trainer, fit);
   progress.finish();
-  return !ex::interrupted();
-}
-
-/// Column c of x with the first `count` positions of orders[c] set to '?'. With one order per
-/// image for all levels the masks are nested, as in the paper's censor-and-sample.
-CodeMatrix mask_first(const CodeMatrix& x, const std::vector<std::vector<Index>>& orders, Index count) {
-  CodeMatrix masked = x;
-  for (Index c = 0; c < x.cols(); ++c)
-    for (Index j = 0; j < count; ++j) masked(orders[static_cast<std::size_t>(c)][static_cast<std::size_t>(j)], c) = mam::unknown;
-  return masked;
-}
-
-/// Every column of x repeated `times` times in a row (column c*times + r is copy r of c).
-CodeMatrix repeat_columns(const CodeMatrix& x, Index times) {
-  CodeMatrix out(x.rows(), x.cols() * times);
-  for (Index c = 0; c < x.cols(); ++c) out.middleCols(c * times, times) = x.col(c).replicate(1, times);
-  return out;
+  return result;
 }
 
 }  // namespace
@@ -263,10 +156,7 @@ int main(int argc, char** argv) {
   app.add_option("--gibbs-steps", o.gibbs_steps, "stage 2, self-consistency: positions resampled per buffer refresh")
       ->check(CLI::PositiveNumber);
   o.stage2.add_to(app);
-  ex::add_matmul_option(app, o.matmul);
-  app.add_option("--threads", o.threads, "threads")->check(CLI::PositiveNumber);
-  app.add_option("--seed", o.seed, "random seed");
-  app.add_option("--out", o.out, "output directory");
+  o.add_to(app);
   app.add_flag("--resume", o.resume, "continue from the stage checkpoints in the output directory");
   app.add_option("--eval-images", o.eval_images, "test images for the NLL evaluation")->check(CLI::PositiveNumber);
   app.add_option("--orders", o.orders, "orders of the AO-ARM-E estimate")->check(CLI::PositiveNumber);
@@ -278,8 +168,6 @@ int main(int argc, char** argv) {
                  "ties and are thinned out (default: the paper's 5 nats x pixels / 784)");
   app.add_option("--timing-batch", o.timing_batch, "minibatch of the timed marginal inference")
       ->check(CLI::PositiveNumber);
-  app.add_option("--log-every", o.log_every, "steps between CSV rows")->check(CLI::PositiveNumber);
-  app.add_option("--checkpoint-every", o.checkpoint_every, "steps between checkpoints")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -298,20 +186,21 @@ int main(int argc, char** argv) {
     Model model = mam::make_residual_model<float>(d, 2, o.hidden, o.layers, rng);
     ex::set_matmul_precision(model, o.matmul);
     const std::string stage1_path = o.out + "/stage1.ckpt", stage2_path = o.out + "/stage2.ckpt";
-    const std::string progress_path = o.out + "/progress.txt", csv_path = o.out + "/training.csv";
+    const std::string csv_path = o.out + "/training.csv";
     const bool resume_stage2 = o.resume && std::filesystem::exists(stage2_path);
-    StageProgress record = o.resume ? StageProgress::read(progress_path) : StageProgress{};
     const CodeMatrix monitor = test.leftCols(std::min<Index>(256, test.cols()));
     std::ostringstream csv;
     if (o.resume && std::filesystem::exists(csv_path))
       csv << std::ifstream(csv_path).rdbuf();
     else
       csv << "stage,step,seconds,loss,nll_nats,consistency,anchor_error,monitor_nll_bpd\n";
-    const double budget_seconds = o.minutes * 60.0;
-    auto interrupted_exit = [&](const std::string& checkpoint) {
+    // Steps and training seconds per stage, also of a stage that an earlier run finished.
+    mam::TrainingProgress stage1, stage2;
+    if (resume_stage2) stage1 = mam::load_training_progress(mam::progress_path(stage1_path));
+    ex::StepAllowance allowance(o.stop_after);
+    auto leave = [&](mam::FitEnd end, const std::string& checkpoint) {
       ex::write_text_atomically(csv_path, csv.str());
-      std::fprintf(stderr, "interrupted: %s written (continue with --resume)\n", checkpoint.c_str());
-      return 130;
+      return *ex::unfinished(end, o.stop_after, checkpoint);
     };
 
     // Stage 1: the conditional net (AO-ARM). CSV monitor: the minibatch NLL estimate.
@@ -321,13 +210,16 @@ int main(int argc, char** argv) {
       options.conditional_adam.learning_rate = o.learning_rate;
       options.average_decay = o.average;
       mam::ConditionalTrainer<Model> trainer(model, train, options, o.seed + 1);
-      if (o.resume && std::filesystem::exists(stage1_path)) trainer.load(stage1_path);
-      if (!train_stage(trainer, 1, {o.stage1_steps, o.stage1_share * budget_seconds}, record,
-                       mam::ParameterGroup::conditional, o, csv,
-                       [&](const mam::StepReport& report) { return ex::json_number(report.nll / bits); }))
-        return interrupted_exit(stage1_path);
+      const mam::FitResult result =
+          train_stage(trainer, 1, ex::budget_of(o.stage1_steps, o.stage1_share * o.minutes),
+                      mam::ParameterGroup::conditional, allowance.next(), o, csv,
+                      [&](const mam::StepReport& report) { return ex::json_number(report.nll / bits); });
+      if (!result.finished()) return leave(result.end, stage1_path);
+      allowance.use(result);
+      stage1 = {result.steps, result.seconds};
       ex::use_average(trainer, model);
     }
+    if (allowance.spent()) return leave(mam::FitEnd::stop_after, stage1_path);
 
     // Stage 2: the marginal net, with the conditionals as the teacher. CSV monitor: the
     // marginal net's NLL of 256 test images.
@@ -348,17 +240,18 @@ int main(int argc, char** argv) {
       o.stage2.apply_to(options);
       if (!resume_stage2) o.stage2.prepare(model);
       mam::MarginalTrainer<Model> trainer(model, train, options, o.seed + 2);
-      if (resume_stage2) trainer.load(stage2_path);
-      if (!train_stage(trainer, 2, {o.stage2_steps, (1.0 - o.stage1_share) * budget_seconds}, record,
-                       mam::ParameterGroup::marginal, o, csv,
-                       [&](const mam::StepReport&) { return ex::json_number(-model.log_marginal(monitor).mean() / bits); }))
-        return interrupted_exit(stage2_path);
+      const mam::FitResult result = train_stage(
+          trainer, 2, ex::budget_of(o.stage2_steps, (1.0 - o.stage1_share) * o.minutes), mam::ParameterGroup::marginal,
+          allowance.next(), o, csv,
+          [&](const mam::StepReport&) { return ex::json_number(-model.log_marginal(monitor).mean() / bits); });
+      if (!result.finished()) return leave(result.end, stage2_path);
+      stage2 = {result.steps, result.seconds};
       ex::use_average(trainer, model);
     }
     ex::write_text_atomically(csv_path, csv.str());
-    const double train_seconds = record.seconds[0] + record.seconds[1];
-    std::fprintf(stderr, "trained: stage 1 %ld steps in %.1f s, stage 2 %ld steps in %.1f s\n", record.steps[0],
-                 record.seconds[0], record.steps[1], record.seconds[1]);
+    const double train_seconds = stage1.seconds + stage2.seconds;
+    std::fprintf(stderr, "trained: stage 1 %ld steps in %.1f s, stage 2 %ld steps in %.1f s\n", stage1.steps,
+                 stage1.seconds, stage2.steps, stage2.seconds);
     mam::io::save_model(o.out + "/model.ckpt", model,
                         {{"example", "binary_images"}, {"side", std::to_string(o.side)}, {"seed", std::to_string(o.seed)}});
 
@@ -366,13 +259,12 @@ int main(int argc, char** argv) {
     const Index eval_batch = 256;
     const CodeMatrix eval = test.leftCols(std::min<Index>(o.eval_images, test.cols()));
     mam::Rng eval_rng(o.seed + 4);
-    auto start = std::chrono::steady_clock::now();
-    const Vector<double> marginal_ll = mam::map_batches(eval, eval_batch, [&](const auto& x) { return model.log_marginal(x); });
-    const double marginal_seconds = seconds_since(start);
-    start = std::chrono::steady_clock::now();
-    const Vector<double> chain_s =
-        mam::map_batches(eval, eval_batch, [&](const auto& x) { return model.log_likelihood_chain(x, 1, eval_rng); });
-    const double chain_seconds = seconds_since(start);
+    Vector<double> marginal_ll, chain_s;
+    const double marginal_seconds = ex::seconds_of(
+        [&] { marginal_ll = mam::map_batches(eval, eval_batch, [&](const auto& x) { return model.log_marginal(x); }); });
+    const double chain_seconds = ex::seconds_of([&] {
+      chain_s = mam::map_batches(eval, eval_batch, [&](const auto& x) { return model.log_likelihood_chain(x, 1, eval_rng); });
+    });
     const Vector<double> chain_e = mam::map_batches(
         eval, eval_batch / o.orders + 1, [&](const auto& x) { return model.log_likelihood_chain(x, o.orders, eval_rng); });
     const double nll_marginal = -marginal_ll.mean() / bits, nll_s = -chain_s.mean() / bits, nll_e = -chain_e.mean() / bits;
@@ -412,13 +304,12 @@ int main(int argc, char** argv) {
     double middle_speedup = std::nan("");
     for (std::size_t level = 0; level < mask_counts.size(); ++level) {
       const Index masked_count = mask_counts[level];
-      const CodeMatrix masked = mask_first(originals, pixel_orders, masked_count);
-      const CodeMatrix given = repeat_columns(masked, o.inpaintings);
-      const CodeMatrix completed = mam::sample_conditional(model, given, eval_rng);
-      const Vector<double> by_mam =
-          mam::map_batches(completed, eval_batch, [&](const auto& x) { return model.log_marginal(x); });
-      const Vector<double> by_arm = mam::map_batches(
-          completed, eval_batch / o.orders + 1, [&](const auto& x) { return model.log_likelihood_chain(x, o.orders, eval_rng); });
+      const CodeMatrix masked = mam::mask_first(originals, pixel_orders, masked_count);
+      const mam::InpaintingScores scores =
+          mam::score_inpaintings(model, masked, o.inpaintings, o.orders, eval_rng, eval_batch);
+      const CodeMatrix& completed = scores.completed;
+      const Vector<double>& by_mam = scores.by_marginal;
+      const Vector<double>& by_arm = scores.by_chain;
       mam_scores.segment(static_cast<Index>(level) * per_level, per_level) = by_mam;
       arm_scores.segment(static_cast<Index>(level) * per_level, per_level) = by_arm;
       arm_repeat.segment(static_cast<Index>(level) * per_level, per_level) =
@@ -436,10 +327,10 @@ int main(int argc, char** argv) {
       // pass; 9 alternating rounds (the chain's orders from their own Rng, so that timing
       // leaves the evaluation's random stream alone).
       const int rounds = 9;
-      const PairedTiming marginal = paired_time(
+      const ex::PairedTiming marginal = ex::paired_time(
           rounds, [&] { model.log_marginal(observed); }, [&] { model.log_likelihood_chain(observed, 1, timing_rng); });
-      const PairedTiming conditional =
-          paired_time(rounds, [&] { model.log_conditional(joint, observed); },
+      const ex::PairedTiming conditional =
+          ex::paired_time(rounds, [&] { model.log_conditional(joint, observed); },
                       [&] { model.log_conditional_chain(joint, observed, 1, timing_rng); });
       const double t_marginal = marginal.pass, t_chain = marginal.chain;
       const double t_conditional = conditional.pass, t_conditional_chain = conditional.chain;
@@ -498,7 +389,7 @@ int main(int argc, char** argv) {
     json.add("nll_bpd_chain_s", nll_s).add("nll_bpd_chain_e", nll_e).add("nll_bpd_marginal", nll_marginal);
     json.add("spearman", spearman).add("pearson", pearson).add("speedup", middle_speedup);
     json.add("train_seconds", train_seconds).add("average", o.average).add("seed", o.seed).add("side", o.side).add("matmul", mam::to_string(o.matmul));
-    json.add("stage1_steps", record.steps[0]).add("stage2_steps", record.steps[1]);
+    json.add("stage1_steps", stage1.steps).add("stage2_steps", stage2.steps);
     json.add("eval_images", eval.cols()).add("orders", o.orders).add("spearman_arm_e_repeat", spearman_repeat);
     json.add("spearman_per_image", per_image.spearman).add("pearson_per_image", per_image.pearson);
     json.add("spearman_per_image_no_thinning", per_image_all.spearman).add("tie_gap", tie_gap);

@@ -11,13 +11,13 @@
 // speed-up; writes a CSV log, PNG pictures, a checkpoint, and one JSON line last. With
 // --average (the default) everything after training uses the exponential moving average of
 // the parameters, which REINFORCE's noisy steps leave better than the last iterate.
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <numeric>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -26,9 +26,12 @@
 #include <mam/energy/ising.hpp>
 #include <mam/energy/potts.hpp>
 #include <mam/energy/transfer_matrix.hpp>
+#include <mam/eval/target_scores.hpp>
 #include <mam/io/model_checkpoint.hpp>
+#include <mam/io/sample_file.hpp>
 #include <mam/mam.hpp>
 #include <mam/train/energy_trainer.hpp>
+#include <mam/train/fit.hpp>
 
 #include "support/files.hpp"
 #include "support/json_line.hpp"
@@ -36,13 +39,15 @@
 #include "support/png.hpp"
 #include "support/progress.hpp"
 #include "support/run.hpp"
+#include "support/timing.hpp"
 
 namespace {
 
 using Model = mam::ResidualMarginalizationModel<float>;
 namespace ex = mam::examples;
 
-struct Options {
+struct Options : ex::RunOptions {
+  Options() { out = "out/ising"; }
   int side = 10;
   int potts = 0;  // K >= 3: Potts model; 0: Ising
   double sigma = 0.1, field = 0.2, coupling = 0.5;
@@ -51,13 +56,8 @@ struct Options {
   double learning_rate = 1e-3, alpha = 1.0, clip = 0.0, final_lr_fraction = 0.05, average = 0.999;
   double minutes = 6.5;
   long steps = 0;  // 0: train for `minutes`
-  long stop_after = 0;  // > 0: leave after this many steps of this run, as if interrupted
-  int threads = 2;
-  mam::MatmulPrecision matmul = mam::MatmulPrecision::float32;
-  std::uint64_t seed = 0;
-  std::string out = "out/ising", resume;
+  std::string resume;
   long test_samples = 2000, burn_in_sweeps = 10000;
-  long log_every = 50, checkpoint_every = 1000;
 };
 
 /// Names and parameters of the target, for the ground-truth cache and the outputs.
@@ -74,67 +74,27 @@ std::string target_name(const Options& o) {
 /// sampling (one sample per chain after burn-in) and cached.
 template <class Target>
 mam::CodeMatrix ground_truth(const Target& target, const Options& o) {
-  std::ostringstream name;
-  name << o.out << "/gibbs_" << target_name(o) << "_n" << o.test_samples << "_burn" << o.burn_in_sweeps << "_seed"
-       << o.seed << ".ckpt";
+  const std::string path = o.out + "/gibbs_" + target_name(o) + "_n" + std::to_string(o.test_samples) + "_burn" +
+                           std::to_string(o.burn_in_sweeps) + "_seed" + std::to_string(o.seed) + ".samples";
   const mam::io::KeyValues parameters{{"target", target_name(o)},
                                       {"samples", std::to_string(o.test_samples)},
                                       {"burn_in_sweeps", std::to_string(o.burn_in_sweeps)},
                                       {"seed", std::to_string(o.seed)}};
-  const std::string path = name.str();
-  const mam::Index d = target.num_variables();
   if (std::filesystem::exists(path)) {
-    const auto cached = mam::io::load_checkpoint<double>(path);
-    if (cached.metadata == parameters && cached.integers.size() == 1 &&
-        cached.integers[0].values.size() == static_cast<std::size_t>(d * o.test_samples)) {
-      mam::CodeMatrix samples(d, o.test_samples);
-      for (mam::Index j = 0; j < samples.size(); ++j)
-        samples.data()[j] = static_cast<mam::Code>(cached.integers[0].values[static_cast<std::size_t>(j)]);
-      mam::validate_codes(samples, d, target.num_values(), "mam_ising: ground-truth cache");
+    mam::io::StoredSamples cached = mam::io::load_samples(path, target.num_values());
+    if (cached.metadata == parameters && cached.samples.rows() == target.num_variables()) {
       std::fprintf(stderr, "ground truth: %ld Gibbs samples from the cache %s\n", o.test_samples, path.c_str());
-      return samples;
+      return std::move(cached.samples);
     }
   }
-  const auto start = std::chrono::steady_clock::now();
   mam::Rng rng(o.seed + 1000003);
-  const mam::CodeMatrix samples = mam::gibbs_sample(target, o.test_samples, o.burn_in_sweeps, 1, 1, rng);
-  mam::io::Checkpoint<double> cache;
-  cache.architecture = {{"kind", "gibbs_samples"}};
-  cache.integers.push_back({"samples", std::vector<std::uint64_t>(samples.data(), samples.data() + samples.size())});
-  cache.metadata = parameters;
-  mam::io::save_checkpoint(path, cache);
+  mam::CodeMatrix samples;
+  const double seconds = ex::seconds_of([&] { samples = mam::gibbs_sample(target, o.test_samples, o.burn_in_sweeps, 1, 1, rng); });
+  mam::io::save_samples(path, samples, parameters);
   std::fprintf(stderr, "ground truth: %ld chains x %ld sweeps of Gibbs sampling in %.1f s, cached in %s\n",
-               o.test_samples, o.burn_in_sweeps,
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), path.c_str());
+               o.test_samples, o.burn_in_sweeps, seconds, path.c_str());
   return samples;
 }
-
-/// Mean of f(columns) over a large set, in batches (bounded memory).
-template <class F>
-double batched_mean(const mam::CodeMatrix& x, mam::Index batch, F&& f) {
-  double sum = 0.0;
-  for (mam::Index first = 0; first < x.cols(); first += batch) {
-    const mam::Index n = std::min(batch, x.cols() - first);
-    sum += f(x.middleCols(first, n)).sum();
-  }
-  return sum / static_cast<double>(x.cols());
-}
-
-/// Seconds `f` takes.
-template <class F>
-double seconds_of(F&& f) {
-  const auto start = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-/// The column transfer matrix is exact up to K^L = mam::max_transfer_states column states.
-bool transfer_matrix_fits(int side, int num_values) {
-  double states = 1.0;
-  for (int r = 0; r < side; ++r) states *= num_values;
-  return states <= static_cast<double>(mam::max_transfer_states);
-}
-
 
 /// Trains on `target`, evaluates against its exact answers and Gibbs samples, writes the
 /// outputs; returns the exit code.
@@ -145,7 +105,7 @@ int train_and_evaluate(const Target& target, const Options& o) {
   const double bits = static_cast<double>(d) * std::log(2.0);  // nats -> bits per dimension
 
   // Exact answers (transfer matrix) where the width allows.
-  const bool exact = transfer_matrix_fits(o.side, static_cast<int>(k));
+  const bool exact = mam::transfer_matrix_fits(target);
   mam::ExactAnswers answers{};
   if (exact) answers = mam::exact_answers(target);
   const mam::CodeMatrix test = ground_truth(target, o);
@@ -163,8 +123,6 @@ int train_and_evaluate(const Target& target, const Options& o) {
   options.alpha = o.alpha;
   options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, d);
   mam::EnergyTrainer<Model, Target> trainer(model, target, options, o.seed + 1);
-  if (!o.resume.empty()) trainer.load(o.resume);
-  const std::string checkpoint = o.out + "/trainer.ckpt";
 
   // Training with a live progress bar and a CSV log of every metric.
   std::ostringstream csv;
@@ -172,91 +130,58 @@ int train_and_evaluate(const Target& target, const Options& o) {
   std::vector<double> curve_step, curve_kl, curve_nll;
   const mam::CodeMatrix monitor = test.leftCols(std::min<mam::Index>(256, test.cols()));
   ex::ProgressBar progress("training");
-  const double budget = o.minutes * 60.0;
-  mam::StepReport report;
-  const long first_step = trainer.steps();
-  bool stopped = false;  // by --stop-after
-  while (!ex::interrupted()) {
-    // --steps counts from the start of training, so a resumed run ends where the
-    // uninterrupted one would and follows the same learning-rate schedule.
-    const double fraction = o.steps > 0 ? static_cast<double>(trainer.steps()) / static_cast<double>(o.steps)
-                                        : progress.seconds() / budget;
-    if (fraction >= 1.0) break;
-    if (o.stop_after > 0 && trainer.steps() - first_step >= o.stop_after) {
-      stopped = true;
-      break;
-    }
-    // Cosine decay over the run (steps or time): REINFORCE gradients are noisy, and a
-    // falling rate averages the noise out at the end.
-    const double rate = mam::cosine_decay(o.learning_rate, o.learning_rate * o.final_lr_fraction, fraction);
-    trainer.optimizer().set_learning_rate(mam::ParameterGroup::marginal, rate);
-    trainer.optimizer().set_learning_rate(mam::ParameterGroup::conditional, rate);
-    report = trainer.step();
-    if (report.step % o.log_every == 0) {
-      const double nll = -model.log_marginal(monitor).mean() / bits;
-      const double kl = exact ? report.mean_log_ratio + answers.log_z : std::nan("");
-      csv << report.step << ',' << progress.seconds() << ',' << report.loss << ',' << report.consistency << ','
-          << report.anchor_error << ',' << kl << ',' << nll << '\n';
-      curve_step.push_back(static_cast<double>(report.step));
-      curve_kl.push_back(kl);
-      curve_nll.push_back(nll);
-      // Without the exact log Z the bar shows E[log p - log f] = KL - log Z, which falls as KL does.
-      char metrics[160];
-      std::snprintf(metrics, sizeof metrics, "step %ld  loss %.3f  self-consistency %.2e  %s%.3f  NLL %.4f bpd",
-                    report.step, report.loss, report.consistency, exact ? "KL~" : "log p - log f ",
-                    exact ? kl : report.mean_log_ratio, nll);
-      progress.update(fraction, metrics);
-    }
-    if (report.step % o.checkpoint_every == 0) trainer.save(checkpoint);
-  }
-  const double train_seconds = progress.seconds();
+  mam::FitOptions fit = ex::fit_options(o.out + "/trainer.ckpt", o, false);
+  fit.resume_from = o.resume;
+  fit.budget = ex::budget_of(o.steps, o.minutes);
+  // Cosine decay over the run (steps or time): REINFORCE gradients are noisy, and a falling
+  // rate averages the noise out at the end.
+  fit.learning_rate = mam::CosineLearningRate{o.learning_rate, o.learning_rate * o.final_lr_fraction};
+  fit.on_log = [&](const mam::StepReport& report, double fraction, double seconds) {
+    const double nll = -model.log_marginal(monitor).mean() / bits;
+    const double kl = exact ? report.mean_log_ratio + answers.log_z : std::nan("");
+    csv << report.step << ',' << seconds << ',' << report.loss << ',' << report.consistency << ','
+        << report.anchor_error << ',' << kl << ',' << nll << '\n';
+    curve_step.push_back(static_cast<double>(report.step));
+    curve_kl.push_back(kl);
+    curve_nll.push_back(nll);
+    // Without the exact log Z the bar shows E[log p - log f] = KL - log Z, which falls as KL does.
+    char metrics[160];
+    std::snprintf(metrics, sizeof metrics, "step %ld  loss %.3f  self-consistency %.2e  %s%.3f  NLL %.4f bpd",
+                  report.step, report.loss, report.consistency, exact ? "KL~" : "log p - log f ",
+                  exact ? kl : report.mean_log_ratio, nll);
+    progress.update(fraction, metrics);
+  };
+  const mam::FitResult trained = mam::fit(trainer, fit);
   progress.finish();
-  trainer.save(checkpoint);  // also on SIGINT/SIGTERM
   ex::write_text_atomically(o.out + "/training.csv", csv.str());
-  if (ex::interrupted()) {
-    std::fprintf(stderr, "interrupted: checkpoint written to %s (continue with --resume)\n", checkpoint.c_str());
-    return 130;
-  }
-  if (stopped) {
-    std::fprintf(stderr, "stopped after %ld steps: checkpoint written to %s (continue with --resume)\n",
-                 o.stop_after, checkpoint.c_str());
-    return 0;
-  }
+  if (const auto code = ex::unfinished(trained.end, trained.steps_this_run, fit.checkpoint)) return *code;
 
   // Evaluation against the ground truth, with the averaged parameters when averaging.
   const mam::Index eval_batch = 256;
   auto log_marginal = [&](const auto& x) { return model.log_marginal(x); };
-  const double nll_last_iterate = -batched_mean(test, eval_batch, log_marginal) / bits;
-  if (trainer.average() != nullptr && trainer.average()->count() > 0) trainer.average()->copy_to(model);
+  const double nll_last_iterate = -mam::batched_mean(test, eval_batch, log_marginal) / bits;
+  ex::use_average(trainer, model);
   double nll_marginal = 0.0, nll_chain = 0.0;
-  const double marginal_seconds = seconds_of([&] { nll_marginal = -batched_mean(test, eval_batch, log_marginal) / bits; });
+  const double marginal_seconds = ex::seconds_of([&] { nll_marginal = -mam::batched_mean(test, eval_batch, log_marginal) / bits; });
   mam::Rng eval_rng(o.seed + 2);
-  const double chain_seconds = seconds_of([&] {
-    nll_chain = -batched_mean(test, eval_batch, [&](const auto& x) { return model.log_likelihood_chain(x, 1, eval_rng); }) / bits;
+  const double chain_seconds = ex::seconds_of([&] {
+    nll_chain = -mam::batched_mean(test, eval_batch, [&](const auto& x) { return model.log_likelihood_chain(x, 1, eval_rng); }) / bits;
   });
 
-  // Reverse KL of the model's sampler, exactly: draw with one fixed order and score with the
-  // same order's chain rule, E_q[log q(x) - log f(x)] + log Z >= 0. Next to it the paper's
-  // estimate, which scores the same samples by the marginal net.
+  // Reverse KL of the model's sampler, exactly (samples drawn and scored along one order), next
+  // to the paper's estimate by the marginal net; and how far the marginal net is from
+  // normalized (it is only as far as it is self-consistent: its NLL can even go below the
+  // entropy floor).
   std::vector<mam::Index> order(static_cast<std::size_t>(d));
   std::iota(order.begin(), order.end(), mam::Index{0});
-  const mam::CodeMatrix model_samples = mam::sample_ancestral(model, std::min<mam::Index>(test.cols(), 2000), order, eval_rng);
-  mam::Vector<double> log_q(model_samples.cols()), log_p(model_samples.cols()), log_f(model_samples.cols());
-  for (mam::Index first = 0; first < model_samples.cols(); first += eval_batch) {
-    const mam::Index n = std::min(eval_batch, model_samples.cols() - first);
-    const auto x = model_samples.middleCols(first, n);
-    log_q.segment(first, n) = model.log_likelihood_chain(x, mam::Orders(static_cast<std::size_t>(n), order));
-    log_p.segment(first, n) = model.log_marginal(x);
-    log_f.segment(first, n) = target.log_f(x);
-  }
+  const mam::TargetScores scores = mam::score_against_target(
+      model, [&](const mam::CodeMatrix& x) { return target.log_f(x); }, std::min<mam::Index>(test.cols(), 2000), order,
+      eval_rng, eval_batch);
+  const mam::CodeMatrix& model_samples = scores.samples;
   const double nan = std::nan("");
-  const double reverse_kl = exact ? (log_q - log_f).mean() + answers.log_z : nan;
-  const double reverse_kl_marginal = exact ? (log_p - log_f).mean() + answers.log_z : nan;
-  // The marginal net is normalized only as far as it is self-consistent: its NLL can even go
-  // below the entropy floor. log sum_x p_theta(x), estimated by importance sampling with the
-  // sampler as proposal (log mean of p_theta / q over its samples), says how far it is off.
-  const mam::Vector<double> log_weights = log_p - log_q;
-  const double marginal_log_normalizer = mam::log_mean_exp(log_weights);
+  const double reverse_kl = exact ? scores.reverse_kl(answers.log_z) : nan;
+  const double reverse_kl_marginal = exact ? scores.reverse_kl_by_marginal(answers.log_z) : nan;
+  const double marginal_log_normalizer = scores.marginal_log_normalizer();
   const double entropy_floor = exact ? answers.entropy / bits : nan;
 
   // Pictures: model samples next to Gibbs samples; training curves.
@@ -296,7 +221,7 @@ int train_and_evaluate(const Target& target, const Options& o) {
   json.add("log_z_exact", exact ? answers.log_z : nan).add("reverse_kl_nats", reverse_kl);
   json.add("reverse_kl_marginal_nats", reverse_kl_marginal).add("marginal_log_normalizer", marginal_log_normalizer);
   json.add("speedup", chain_seconds / marginal_seconds).add("steps", trainer.steps());
-  json.add("train_seconds", train_seconds).add("target", target_name(o)).add("seed", o.seed);
+  json.add("train_seconds", trained.seconds).add("target", target_name(o)).add("seed", o.seed);
   std::printf("%s\n", json.str().c_str());
   return 0;
 }
@@ -329,18 +254,10 @@ int main(int argc, char** argv) {
   app.add_option("--minutes", o.minutes, "training time budget in minutes (when --steps is 0)")
       ->check(CLI::PositiveNumber);
   app.add_option("--steps", o.steps, "total training steps, a resumed run included (overrides --minutes)")->check(CLI::NonNegativeNumber);
-  app.add_option("--stop-after", o.stop_after,
-                 "leave after this many steps of this run with a checkpoint, as if interrupted (for job time limits)")
-      ->check(CLI::NonNegativeNumber);
-  ex::add_matmul_option(app, o.matmul);
-  app.add_option("--threads", o.threads, "threads")->check(CLI::PositiveNumber);
-  app.add_option("--seed", o.seed, "random seed");
-  app.add_option("--out", o.out, "output directory");
+  o.add_to(app);
   app.add_option("--resume", o.resume, "trainer checkpoint to resume from");
   app.add_option("--test-samples", o.test_samples, "held-out Gibbs samples")->check(CLI::PositiveNumber);
   app.add_option("--burn-in", o.burn_in_sweeps, "Gibbs sweeps per chain")->check(CLI::PositiveNumber);
-  app.add_option("--log-every", o.log_every, "steps between CSV rows")->check(CLI::PositiveNumber);
-  app.add_option("--checkpoint-every", o.checkpoint_every, "steps between checkpoints")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
   try {

@@ -15,12 +15,11 @@
 // RDKit, PNG histograms and curves), checkpoints (--resume continues from them; Ctrl-C saves
 // one) and one JSON line with the mode's metrics last.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <map>
+#include <numeric>
 #include <sstream>
 #include <string>
 #include <unordered_set>
@@ -36,13 +35,16 @@
 #include <mam/mam.hpp>
 #include <mam/train/conditional_trainer.hpp>
 #include <mam/train/energy_trainer.hpp>
+#include <mam/train/fit.hpp>
 #include <mam/train/marginal_trainer.hpp>
 
 #include "support/chemistry.hpp"
 #include "support/files.hpp"
 #include "support/json_line.hpp"
+#include "support/logp_target.hpp"
 #include "support/matmul_option.hpp"
 #include "support/marginal_stage.hpp"
+#include "support/molecule_data.hpp"
 #include "support/png.hpp"
 #include "support/progress.hpp"
 #include "support/run.hpp"
@@ -52,8 +54,10 @@ namespace {
 using Model = mam::ResidualMarginalizationModel<float>;
 namespace ex = mam::examples;
 namespace chem = mam::examples::chemistry;
+using namespace mam::examples::molecules;  // the example's data, metrics and target
 
-struct Options {
+struct Options : ex::RunOptions {
+  Options() { out = "out/molecules"; }
   std::string mode = "mle", strings = "smiles";
   std::string data = "/usr/share/RDKit/Data/NCI/first_5K.smi";
   int length = 0;  // 0: 60 for SMILES, 55 for SELFIES
@@ -85,276 +89,9 @@ struct Options {
   int mask_from = 4, mask_to = 20;
   double temperature = 1.0;
   std::string sample_order = "random";
-  int threads = 2;
-  mam::MatmulPrecision matmul = mam::MatmulPrecision::float32;
-  std::uint64_t seed = 0;
-  std::string out = "out/molecules";
   bool resume = false, evaluate_only = false;
-  long log_every = 50, checkpoint_every = 1000;
 };
 
-
-// ---------------------------------------------------------------------------------------------
-// Strings <-> molecules.
-
-/// How molecules become token sequences and back, for one string kind.
-class Representation {
- public:
-  explicit Representation(bool selfies) : selfies_(selfies) {}
-
-  bool selfies() const { return selfies_; }
-  const char* name() const { return selfies_ ? "selfies" : "smiles"; }
-  std::string padding() const { return selfies_ ? mam::selfies_padding() : mam::smiles_padding(); }
-
-  /// Tokens of a molecule given by RDKit (canonical SMILES, or SELFIES of its Kekulé form);
-  /// throws mam::value_error with the reason if it cannot be written.
-  std::vector<std::string> tokens(const RDKit::ROMol& molecule) const {
-    if (!selfies_) return mam::tokenize_smiles(chem::canonical_smiles(molecule));
-    const auto kekule = chem::kekule_smiles(molecule);
-    if (!kekule) throw mam::value_error("RDKit cannot kekulize the molecule");
-    return mam::split_selfies(mam::smiles_to_selfies(*kekule));
-  }
-
-  /// The SMILES a token sequence stands for (for SELFIES, its decoding, which is always a
-  /// molecule; an empty string when every symbol is padding).
-  std::string to_smiles(const std::vector<std::string>& tokens) const {
-    const std::string joined = mam::join_tokens(tokens);
-    return selfies_ ? mam::selfies_to_smiles(joined) : joined;
-  }
-
- private:
-  bool selfies_;
-};
-
-/// The training molecules: canonical, single-fragment, organic-subset, at most L tokens.
-struct MoleculeData {
-  long read = 0;
-  std::vector<std::pair<std::string, long>> dropped;  // reason, count (in order of the filters)
-  std::vector<std::string> canonical;                 // kept molecules
-  std::vector<double> log_p;
-  mam::Vocabulary vocabulary{"_", {}};
-  mam::CodeMatrix codes;           // L x molecules: their canonical strings (the seed of inpainting)
-  mam::CodeMatrix training_codes;  // what the trainers see: `codes`, or the randomized SMILES
-  long spellings_too_long = 0;     // randomized SMILES longer than L, skipped
-};
-
-/// With `augment` > 0 (SMILES only), the training strings are `augment` randomized SMILES
-/// of every molecule (SMILES enumeration, Bjerrum 2017: many spellings of few molecules make
-/// the network learn the grammar instead of memorizing strings), drawn from `rng`.
-MoleculeData load_molecules(const std::string& path, const Representation& representation, int length,
-                            bool neutral, int augment, mam::Rng& rng) {
-  std::ifstream in(path);
-  if (!in) throw mam::io_error("mam_molecules: cannot read the molecule file '" + path + "'");
-  std::map<std::string, long> reasons;
-  const std::vector<std::string> order{"rejected by RDKit",
-                                       "several fragments",
-                                       "elements outside the organic subset",
-                                       "charged atoms (--neutral)",
-                                       "duplicate after canonicalization",
-                                       std::string("not encodable as ") + representation.name(),
-                                       "SELFIES round trip changes the molecule",
-                                       "longer than L tokens"};
-  MoleculeData data;
-  std::vector<std::vector<std::string>> tokenized;
-  std::unordered_set<std::string> seen;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string smiles;
-    if (!(fields >> smiles)) continue;
-    ++data.read;
-    const chem::Parsed parsed = chem::parse_smiles(smiles);
-    if (!parsed) {
-      ++reasons[order[0]];
-      continue;
-    }
-    if (chem::fragment_count(*parsed.molecule) != 1) {
-      ++reasons[order[1]];
-      continue;
-    }
-    if (!chem::organic_subset(*parsed.molecule)) {
-      ++reasons[order[2]];
-      continue;
-    }
-    if (neutral && chem::has_charged_atom(*parsed.molecule)) {
-      ++reasons[order[3]];
-      continue;
-    }
-    const std::string canonical = chem::canonical_smiles(*parsed.molecule);
-    if (!seen.insert(canonical).second) {
-      ++reasons[order[4]];
-      continue;
-    }
-    std::vector<std::string> tokens;
-    try {
-      tokens = representation.tokens(*parsed.molecule);
-    } catch (const mam::value_error&) {
-      ++reasons[order[5]];
-      continue;
-    }
-    if (representation.selfies() && chem::canonical_smiles(representation.to_smiles(tokens)) != canonical) {
-      ++reasons[order[6]];
-      continue;
-    }
-    if (static_cast<int>(tokens.size()) > length) {
-      ++reasons[order[7]];
-      continue;
-    }
-    data.canonical.push_back(canonical);
-    data.log_p.push_back(chem::crippen_log_p(*parsed.molecule));
-    tokenized.push_back(std::move(tokens));
-  }
-  for (const auto& reason : order)
-    if (reasons.count(reason) != 0) data.dropped.emplace_back(reason, reasons[reason]);
-  if (data.canonical.empty())
-    throw mam::value_error("mam_molecules: no molecule of '" + path + "' passed the filters (L = " +
-                           std::to_string(length) + ")");
-  if (augment <= 0) {
-    data.vocabulary = mam::Vocabulary::from_corpus(representation.padding(), tokenized);
-    data.codes = mam::encode_corpus(data.vocabulary, tokenized, length).codes;
-    data.training_codes = data.codes;
-    return data;
-  }
-  if (representation.selfies())
-    throw mam::value_error("mam_molecules: --smiles-augment needs --strings smiles (got selfies)");
-  chem::EnumeratedSmiles spellings =
-      chem::enumerate_smiles(data.canonical, static_cast<unsigned>(augment), static_cast<std::size_t>(length), rng);
-  data.spellings_too_long = spellings.too_long;
-  std::vector<std::vector<std::string>> all = tokenized;  // the vocabulary covers both kinds
-  all.insert(all.end(), spellings.tokenized.begin(), spellings.tokenized.end());
-  data.vocabulary = mam::Vocabulary::from_corpus(representation.padding(), all);
-  data.codes = mam::encode_corpus(data.vocabulary, tokenized, length).codes;
-  data.training_codes = mam::encode_corpus(data.vocabulary, spellings.tokenized, length).codes;
-  return data;
-}
-
-/// The SMILES of every column of `codes` (complete samples).
-std::vector<std::string> decode_all(const mam::CodeMatrix& codes, const mam::Vocabulary& vocabulary,
-                                    const Representation& representation) {
-  std::vector<std::string> smiles(static_cast<std::size_t>(codes.cols()));
-  for (mam::Index c = 0; c < codes.cols(); ++c)
-    smiles[static_cast<std::size_t>(c)] = representation.to_smiles(vocabulary.decode(codes.col(c)));
-  return smiles;
-}
-
-/// RDKit's verdict on every string, computed on all threads (RDKit parsing is thread-safe).
-std::vector<chem::Properties> properties_of(const std::vector<std::string>& smiles) {
-  std::vector<chem::Properties> result(smiles.size());
-  const auto n = static_cast<long>(smiles.size());
-#pragma omp parallel for schedule(dynamic, 8) if (n >= 64)
-  for (long i = 0; i < n; ++i) result[static_cast<std::size_t>(i)] = chem::properties(smiles[static_cast<std::size_t>(i)]);
-  return result;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Metrics of a set of samples.
-
-struct SampleMetrics {
-  long count = 0, valid = 0, unique = 0, novel = 0;
-  long syntax_errors = 0;  // invalid strings RDKit cannot even parse (the rest fail chemistry)
-  double valid_fraction = 0.0, unique_fraction = 0.0, novel_fraction = 0.0;
-  std::vector<double> log_p;  // of the valid samples
-  double log_p_mean = std::nan(""), log_p_std = std::nan("");
-};
-
-SampleMetrics sample_metrics(const std::vector<chem::Properties>& properties,
-                             const std::unordered_set<std::string>& training) {
-  SampleMetrics m;
-  m.count = static_cast<long>(properties.size());
-  std::unordered_set<std::string> distinct;
-  for (const auto& p : properties) {
-    m.syntax_errors += p.syntax_error ? 1 : 0;
-    if (!p.valid) continue;
-    ++m.valid;
-    m.log_p.push_back(p.log_p);
-    if (distinct.insert(p.canonical).second && training.count(p.canonical) == 0) ++m.novel;
-  }
-  m.unique = static_cast<long>(distinct.size());
-  m.valid_fraction = m.count > 0 ? static_cast<double>(m.valid) / static_cast<double>(m.count) : 0.0;
-  m.unique_fraction = m.valid > 0 ? static_cast<double>(m.unique) / static_cast<double>(m.valid) : 0.0;
-  m.novel_fraction = m.unique > 0 ? static_cast<double>(m.novel) / static_cast<double>(m.unique) : 0.0;
-  if (!m.log_p.empty()) {
-    double sum = 0.0, squares = 0.0;
-    for (double v : m.log_p) sum += v;
-    m.log_p_mean = sum / static_cast<double>(m.log_p.size());
-    for (double v : m.log_p) squares += (v - m.log_p_mean) * (v - m.log_p_mean);
-    m.log_p_std = std::sqrt(squares / static_cast<double>(m.log_p.size()));
-  }
-  return m;
-}
-
-double mean_of(const std::vector<double>& values) {
-  double sum = 0.0;
-  for (double v : values) sum += v;
-  return values.empty() ? std::nan("") : sum / static_cast<double>(values.size());
-}
-
-/// Up to `count` distinct valid molecules of `properties` with their logP as legend.
-void pick_for_grid(const std::vector<chem::Properties>& properties, std::size_t count, std::vector<std::string>& smiles,
-                   std::vector<std::string>& legends) {
-  std::unordered_set<std::string> shown;
-  for (const auto& p : properties) {
-    if (smiles.size() >= count) break;
-    if (!p.valid || !shown.insert(p.canonical).second) continue;
-    char legend[48];
-    std::snprintf(legend, sizeof legend, "logP %.2f", p.log_p);
-    smiles.push_back(p.canonical);
-    legends.emplace_back(legend);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The energy-based target.
-
-/// log f(x) = -(logP(x) - g*)^2 / tau for the molecule a SELFIES column decodes to, and a
-/// large finite penalty for an empty or invalid one: the value of a logP `invalid_distance`
-/// away from the target (so it stays the worst score while tau is annealed). Also keeps what
-/// it saw in the last batch (the trainer's buffer), for the log.
-class LogPTarget {
- public:
-  LogPTarget(const mam::Vocabulary& vocabulary, const Representation& representation, double target, double tau,
-             double invalid_distance)
-      : vocabulary_(vocabulary),
-        representation_(representation),
-        target_(target),
-        tau_(tau),
-        invalid_distance_(invalid_distance) {}
-
-  void set_tau(double tau) { tau_ = tau; }
-  double tau() const { return tau_; }
-  double target() const { return target_; }
-
-  double log_f(const chem::Properties& p) const {
-    const double distance = p.valid ? p.log_p - target_ : invalid_distance_;
-    return -distance * distance / tau_;
-  }
-
-  mam::Vector<double> operator()(const mam::CodeMatrix& x) {
-    const auto properties = properties_of(decode_all(x, vocabulary_, representation_));
-    mam::Vector<double> values(x.cols());
-    long within = 0, valid = 0;
-    double log_p_sum = 0.0;
-    for (std::size_t c = 0; c < properties.size(); ++c) {
-      values[static_cast<mam::Index>(c)] = log_f(properties[c]);
-      if (!properties[c].valid) continue;
-      ++valid;
-      log_p_sum += properties[c].log_p;
-      if (std::abs(properties[c].log_p - target_) <= 0.5) ++within;
-    }
-    last_within_ = static_cast<double>(within) / static_cast<double>(x.cols());
-    last_mean_log_p_ = valid > 0 ? log_p_sum / static_cast<double>(valid) : std::nan("");
-    return values;
-  }
-
-  double last_within() const { return last_within_; }
-  double last_mean_log_p() const { return last_mean_log_p_; }
-
- private:
-  const mam::Vocabulary& vocabulary_;
-  const Representation& representation_;
-  double target_, tau_, invalid_distance_;
-  double last_within_ = std::nan(""), last_mean_log_p_ = std::nan("");
-};
 
 // ---------------------------------------------------------------------------------------------
 // Training stages with a progress bar, a CSV log and checkpoints.
@@ -363,7 +100,12 @@ struct TrainingLog {
   std::ostringstream csv;
   std::vector<double> step, loss;
   double seconds = 0.0;
-  TrainingLog() { csv << "stage,step,seconds,loss,nll,consistency,mean_log_ratio,tau,buffer_within,buffer_mean_logp\n"; }
+  ex::StepAllowance allowance;  // --stop-after, across the stages
+  mam::FitEnd end = mam::FitEnd::budget_spent;  // of the last stage
+  std::string checkpoint;                       // of the last stage
+  explicit TrainingLog(long stop_after) : allowance(stop_after) {
+    csv << "stage,step,seconds,loss,nll,consistency,mean_log_ratio,tau,buffer_within,buffer_mean_logp\n";
+  }
 };
 
 /// What a stage's loop needs besides the trainer.
@@ -373,52 +115,47 @@ struct Stage {
   double minutes = 0.0;  // used instead when total_steps is 0
 };
 
-/// Runs `trainer` to the stage's end, calling `before(fraction)` ahead of every step (for
-/// schedules) and `extra(report)` for the energy columns of the log. Returns false if
-/// interrupted (the checkpoint is written either way).
+/// Trains `trainer` to the stage's budget (resuming from its checkpoint with --resume),
+/// calling `before(fraction)` ahead of every step (for schedules) and `extra(report)` for the
+/// energy columns of the log. Returns false if the run ends here (a stop request or
+/// --stop-after; the checkpoint is written).
 template <class Trainer, class Before, class Extra>
 bool run_stage(Trainer& trainer, const Stage& stage, const Options& o, TrainingLog& log, Before&& before,
                Extra&& extra) {
-  ex::ProgressBar progress(stage.name);
-  const long first = trainer.steps();
-  auto fraction_done = [&] {
-    if (stage.total_steps > 0)
-      return stage.total_steps > first ? static_cast<double>(trainer.steps() - first) /
-                                             static_cast<double>(stage.total_steps - first)
-                                       : 1.0;
-    return progress.seconds() / (stage.minutes * 60.0);
-  };
-  while (!ex::interrupted()) {
-    const double fraction = fraction_done();
-    if (fraction >= 1.0 || (stage.total_steps > 0 && trainer.steps() >= stage.total_steps)) break;
-    const double rate = mam::cosine_decay(o.learning_rate, o.learning_rate * o.final_lr_fraction, fraction);
-    trainer.optimizer().set_learning_rate(mam::ParameterGroup::marginal, rate);
-    trainer.optimizer().set_learning_rate(mam::ParameterGroup::conditional, rate);
-    before(fraction);
-    const mam::StepReport report = trainer.step();
-    if (report.step % o.log_every == 0) {
-      const auto [tau, within, mean_log_p] = extra(report);
-      log.csv << stage.name << ',' << report.step << ',' << log.seconds + progress.seconds() << ',' << report.loss
-              << ',' << report.nll << ',' << report.consistency << ',' << report.mean_log_ratio << ',' << tau << ','
-              << within << ',' << mean_log_p << '\n';
-      log.step.push_back(static_cast<double>(log.step.size()) * static_cast<double>(o.log_every));
-      log.loss.push_back(report.loss);
-      char metrics[200];
-      if (std::isfinite(within))
-        std::snprintf(metrics, sizeof metrics, "step %ld  loss %.3f  consistency %.2e  tau %.3g  within %.2f  logP %.2f",
-                      report.step, report.loss, report.consistency, tau, within, mean_log_p);
-      else if (std::isfinite(report.nll))
-        std::snprintf(metrics, sizeof metrics, "step %ld  NLL %.3f nats", report.step, report.nll);
-      else
-        std::snprintf(metrics, sizeof metrics, "step %ld  self-consistency %.3e", report.step, report.consistency);
-      progress.update(std::min(1.0, fraction_done()), metrics);
-    }
-    if (report.step % o.checkpoint_every == 0) trainer.save(stage.checkpoint);
+  if (log.allowance.spent()) {
+    log.end = mam::FitEnd::stop_after;
+    return false;
   }
-  log.seconds += progress.seconds();
+  ex::ProgressBar progress(stage.name);
+  mam::FitOptions fit = ex::fit_options(stage.checkpoint, o, o.resume);
+  fit.budget = ex::budget_of(stage.total_steps, stage.minutes);
+  fit.learning_rate = mam::CosineLearningRate{o.learning_rate, o.learning_rate * o.final_lr_fraction};
+  fit.stop_after = log.allowance.next();
+  fit.before_step = before;
+  fit.on_log = [&](const mam::StepReport& report, double fraction, double seconds) {
+    const auto [tau, within, mean_log_p] = extra(report);
+    log.csv << stage.name << ',' << report.step << ',' << log.seconds + seconds << ',' << report.loss << ','
+            << report.nll << ',' << report.consistency << ',' << report.mean_log_ratio << ',' << tau << ',' << within
+            << ',' << mean_log_p << '\n';
+    log.step.push_back(static_cast<double>(log.step.size()) * static_cast<double>(o.log_every));
+    log.loss.push_back(report.loss);
+    char metrics[200];
+    if (std::isfinite(within))
+      std::snprintf(metrics, sizeof metrics, "step %ld  loss %.3f  consistency %.2e  tau %.3g  within %.2f  logP %.2f",
+                    report.step, report.loss, report.consistency, tau, within, mean_log_p);
+    else if (std::isfinite(report.nll))
+      std::snprintf(metrics, sizeof metrics, "step %ld  NLL %.3f nats", report.step, report.nll);
+    else
+      std::snprintf(metrics, sizeof metrics, "step %ld  self-consistency %.3e", report.step, report.consistency);
+    progress.update(fraction, metrics);
+  };
+  const mam::FitResult result = mam::fit(trainer, fit);
   progress.finish();
-  trainer.save(stage.checkpoint);
-  return !ex::interrupted();
+  log.seconds += result.seconds_this_run;
+  log.allowance.use(result);
+  log.end = result.end;
+  log.checkpoint = stage.checkpoint;
+  return result.finished();
 }
 
 /// SMILES in --mode mle: its grammar reads left to right (brackets and ring digits open before
@@ -477,7 +214,6 @@ long train_conditionals(Model& model, const mam::CodeMatrix& training_codes, con
                         long total_steps, double minutes, TrainingLog& log) {
   mam::ConditionalTrainer<Model> trainer(model, training_codes, trainer_options(o), o.seed + 1);
   const Stage stage{name, o.out + "/" + name + ".ckpt", minutes > 0.0 ? 0 : total_steps, minutes};
-  if (o.resume && std::filesystem::exists(stage.checkpoint)) trainer.load(stage.checkpoint);
   if (!run_stage(trainer, stage, o, log, no_schedule, no_extra)) return -1;
   ex::use_average(trainer, model);
   return trainer.steps();
@@ -490,75 +226,6 @@ mam::MarginalTrainerOptions marginal_trainer_options(const Options& o) {
   options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, o.length);
   o.stage2.apply_to(options);
   return options;
-}
-
-/// The energy mode's warm start: samples of the target itself, by Metropolis-Hastings.
-struct TargetSamples {
-  mam::CodeMatrix codes;  // D x (chains * snapshots)
-  long steps = 0, distinct = 0;
-  double seconds = 0.0, within = std::nan("");
-  mam::SequenceMetropolisCounts counts;
-};
-
-/// --mcmc-chains chains on log f at --tau, started at uniformly random strings, for
-/// --mcmc-minutes (or --mcmc-steps); every chain's state is kept every --mcmc-thinning steps
-/// during the second half (the first is burn-in). Substitutions, and insertions and deletions of a symbol
-/// (uniform fill), so that a molecule can grow or shrink by one atom in one proposal.
-TargetSamples sample_target(LogPTarget& target, const mam::Vocabulary& vocabulary, const Options& o) {
-  const auto d = static_cast<mam::Index>(o.length);
-  const mam::Index k = vocabulary.size();
-  mam::Rng rng(o.seed + 6);
-  mam::CodeMatrix start(d, o.mcmc_chains);
-  for (mam::Index c = 0; c < start.cols(); ++c)
-    for (mam::Index i = 0; i < d; ++i) start(i, c) = static_cast<mam::Code>(rng.uniform_int(static_cast<std::uint64_t>(k)));
-  auto log_f = [&target](const mam::CodeMatrix& x) { return target(x); };
-  mam::SequenceMetropolis<decltype(log_f)> chains(log_f, std::move(start), k, mam::SequenceMoves{});
-  // Within +-0.5 of g* exactly when log f >= -0.25 / tau (invalid strings score far below).
-  const double within_log_f = -0.25 / target.tau() * (1.0 + 1e-12);
-  auto within_count = [&](const mam::Vector<double>& log_f_values) {
-    return static_cast<long>((log_f_values.array() >= within_log_f).count());
-  };
-  TargetSamples result;
-  ex::ProgressBar progress("mcmc");
-  const double seconds = o.mcmc_minutes * 60.0;
-  auto fraction_done = [&] {
-    return o.mcmc_steps > 0 ? static_cast<double>(result.steps) / static_cast<double>(o.mcmc_steps)
-                            : progress.seconds() / seconds;
-  };
-  std::vector<mam::CodeMatrix> kept;
-  long kept_within = 0;
-  while (!ex::interrupted() && fraction_done() < 1.0) {
-    chains.step(rng);
-    ++result.steps;
-    if (fraction_done() > 0.5 && result.steps % o.mcmc_thinning == 0) {
-      kept.push_back(chains.state());
-      kept_within += within_count(chains.log_f());
-    }
-    if (result.steps % 20 == 0) {
-      char metrics[160];
-      std::snprintf(metrics, sizeof metrics, "step %ld  acceptance %.3f  within %.2f  mean log f %.2f  kept %zu",
-                    result.steps, chains.totals().acceptance_rate(),
-                    static_cast<double>(within_count(chains.log_f())) / static_cast<double>(o.mcmc_chains),
-                    chains.log_f().mean(), kept.size() * static_cast<std::size_t>(o.mcmc_chains));
-      progress.update(std::min(1.0, fraction_done()), metrics);
-    }
-  }
-  if (kept.empty()) {  // too short a budget for a snapshot in the second half: the last states
-    kept.push_back(chains.state());
-    kept_within += within_count(chains.log_f());
-  }
-  result.seconds = progress.seconds();
-  progress.finish();
-  result.codes.resize(d, static_cast<mam::Index>(kept.size()) * o.mcmc_chains);
-  for (std::size_t s = 0; s < kept.size(); ++s)
-    result.codes.middleCols(static_cast<mam::Index>(s) * o.mcmc_chains, o.mcmc_chains) = kept[s];
-  result.within = static_cast<double>(kept_within) / static_cast<double>(result.codes.cols());
-  result.counts = chains.totals();
-  std::unordered_set<std::string> distinct;
-  for (const auto& p : properties_of(decode_all(result.codes, vocabulary, Representation(true))))
-    if (p.valid) distinct.insert(p.canonical);
-  result.distinct = static_cast<long>(distinct.size());
-  return result;
 }
 
 void write_histogram(const std::string& path, const std::string& title, const std::vector<double>& samples,
@@ -673,14 +340,9 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--mask-to", o.mask_to, "MLE mode: last resampled position of the seed (inclusive)")
       ->check(CLI::NonNegativeNumber);
-  ex::add_matmul_option(app, o.matmul);
-  app.add_option("--threads", o.threads, "threads")->check(CLI::PositiveNumber);
-  app.add_option("--seed", o.seed, "random seed");
-  app.add_option("--out", o.out, "output directory");
+  o.add_to(app);
   app.add_flag("--resume", o.resume, "continue from the checkpoints in --out");
   app.add_flag("--evaluate-only", o.evaluate_only, "no training: evaluate the model.ckpt in --out (e.g. at another --temperature)");
-  app.add_option("--log-every", o.log_every, "steps between CSV rows")->check(CLI::PositiveNumber);
-  app.add_option("--checkpoint-every", o.checkpoint_every, "steps between checkpoints")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -716,7 +378,7 @@ int main(int argc, char** argv) {
     mam::Rng rng(o.seed);
     Model model = mam::make_residual_model<float>(d, k, o.hidden, o.layers, rng);
     ex::set_matmul_precision(model, o.matmul);
-    TrainingLog log;
+    TrainingLog log(o.stop_after);
     bool finished = true;
     LogPTarget target(data.vocabulary, representation, o.target, o.tau, o.invalid_distance);
     long energy_steps_done = 0, stage1_steps_done = 0, stage2_steps_done = 0;
@@ -739,7 +401,6 @@ int main(int argc, char** argv) {
         const mam::MarginalTrainerOptions options = marginal_trainer_options(o);
         if (!stage1_done) o.stage2.prepare(model);
         mam::MarginalTrainer<Model> trainer(model, data.training_codes, options, o.seed + 2);
-        if (stage1_done) trainer.load(stage2_checkpoint);
         const Stage stage{"marginal", stage2_checkpoint, o.stage2_minutes > 0.0 ? 0 : o.stage2_steps,
                           o.stage2_minutes};
         finished = run_stage(trainer, stage, o, log, no_schedule, no_extra);
@@ -755,9 +416,11 @@ int main(int argc, char** argv) {
                                "(--pretrain-minutes or --pretrain-steps > 0)");
       mam::CodeMatrix pretrain_codes = data.training_codes;
       if (warm_start && !pretrain_done) {
-        mcmc = sample_target(target, data.vocabulary, o);
+        mcmc = sample_target(target, data.vocabulary,
+                             {d, o.mcmc_chains, o.mcmc_thinning, ex::budget_of(o.mcmc_steps, o.mcmc_minutes), o.seed + 6});
         log.seconds += mcmc.seconds;
         finished = !ex::interrupted();
+        if (!finished) log.end = mam::FitEnd::stop_requested;
         std::fprintf(stderr,
                      "mcmc: %ld steps of %ld chains in %.0f s, acceptance %.3f (substitute %.3f, insert %.3f, "
                      "delete %.3f); %ld samples, %.1f%% within +-0.5, %ld distinct molecules\n",
@@ -787,7 +450,6 @@ int main(int argc, char** argv) {
         options.reinforce_conditional = o.reinforce_conditional;
         auto log_f = [&target](const mam::CodeMatrix& x) { return target(x); };
         mam::EnergyTrainer<Model, decltype(log_f)> trainer(model, log_f, options, o.seed + 3);
-        if (pretrain_done) trainer.load(energy_checkpoint);
         // Annealing: tau moves geometrically from --tau-start to --tau over the first 80% of
         // the run. From above: a broad target first; from below (the default): logP counts
         // more than string entropy while the samples first concentrate.
@@ -808,10 +470,7 @@ int main(int argc, char** argv) {
       }
     }
     if (!o.evaluate_only) ex::write_text_atomically(o.out + "/training.csv", log.csv.str());
-    if (!finished) {
-      std::fprintf(stderr, "interrupted: checkpoints written to %s (continue with --resume)\n", o.out.c_str());
-      return 130;
-    }
+    if (!finished) return *ex::unfinished(log.end, o.stop_after, log.checkpoint.empty() ? o.out : log.checkpoint);
     mam::io::KeyValues metadata{{"example", "molecules"}, {"mode", o.mode}, {"strings", representation.name()},
                                 {"seed", std::to_string(o.seed)}, {"smiles_augment", std::to_string(o.smiles_augment)}};
     for (const auto& entry : data.vocabulary.to_key_values()) metadata.push_back(entry);
@@ -839,11 +498,11 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < sample_smiles.size(); ++i)
       listing << sample_smiles[i] << '\t' << (properties[i].valid ? properties[i].canonical : "invalid") << '\n';
     ex::write_text_atomically(o.out + "/samples.smi", listing.str());
-    const double data_log_p = mean_of(data.log_p);
+    const double data_log_p = std::accumulate(data.log_p.begin(), data.log_p.end(), 0.0) / static_cast<double>(data.log_p.size());
     std::printf("%ld samples (%s order, temperature %.2f): %.1f%% valid (of the invalid, %ld are SMILES syntax errors), "
                 "%.1f%% of valid unique, %.1f%% of unique novel\n",
-                metrics.count, o.sample_order.c_str(), o.temperature, 100.0 * metrics.valid_fraction,
-                metrics.syntax_errors, 100.0 * metrics.unique_fraction, 100.0 * metrics.novel_fraction);
+                metrics.quality.count, o.sample_order.c_str(), o.temperature, 100.0 * metrics.quality.valid_fraction(),
+                metrics.syntax_errors, 100.0 * metrics.quality.unique_fraction(), 100.0 * metrics.quality.novel_fraction());
     std::printf("logP of valid samples: mean %.3f, std %.3f; of the training molecules: mean %.3f\n",
                 metrics.log_p_mean, metrics.log_p_std, data_log_p);
 
@@ -871,25 +530,25 @@ int main(int argc, char** argv) {
       ex::write_text_atomically(o.out + "/conditional.svg", chem::molecule_grid_svg(cgrid, clegends, 6, 220));
       std::printf("conditional generation from %s, positions %d..%d resampled: %.1f%% valid, %ld distinct, "
                   "%ld differ from the seed\n",
-                  seed_molecule.c_str(), o.mask_from, mask_to, 100.0 * conditional.valid_fraction, conditional.unique,
+                  seed_molecule.c_str(), o.mask_from, mask_to, 100.0 * conditional.quality.valid_fraction(), conditional.quality.unique,
                   changed);
       ex::JsonLine json;
       json.add("mode", o.mode).add("strings", representation.name()).add("length", o.length);
       json.add("vocabulary", static_cast<long>(k)).add("molecules", static_cast<long>(data.canonical.size()));
       json.add("smiles_augment", o.smiles_augment).add("training_strings", static_cast<long>(data.training_codes.cols()));
-      json.add("samples", metrics.count).add("sample_order", o.sample_order).add("temperature", o.temperature)
+      json.add("samples", metrics.quality.count).add("sample_order", o.sample_order).add("temperature", o.temperature)
           .add("left_to_right_share", o.left_to_right_share).add("padding_tail_share", o.padding_tail_share).add("average", o.average);
-      json.add("valid", metrics.valid_fraction).add("invalid_syntax", static_cast<double>(metrics.syntax_errors) / static_cast<double>(metrics.count));
-      json.add("unique", metrics.unique_fraction).add("novel", metrics.novel_fraction);
+      json.add("valid", metrics.quality.valid_fraction()).add("invalid_syntax", static_cast<double>(metrics.syntax_errors) / static_cast<double>(metrics.quality.count));
+      json.add("unique", metrics.quality.unique_fraction()).add("novel", metrics.quality.novel_fraction());
       json.add("logp_mean", metrics.log_p_mean).add("logp_std", metrics.log_p_std).add("logp_mean_data", data_log_p);
-      json.add("conditional_valid", conditional.valid_fraction).add("conditional_distinct", conditional.unique);
+      json.add("conditional_valid", conditional.quality.valid_fraction()).add("conditional_distinct", conditional.quality.unique);
       json.add("stage1_steps", stage1_steps_done).add("stage2_steps", stage2_steps_done);
       json.add("train_seconds", log.seconds).add("seed", static_cast<long>(o.seed));
       std::printf("%s\n", json.str().c_str());
     } else {
       long within = 0;
       for (const auto& p : properties) within += p.valid && std::abs(p.log_p - o.target) <= 0.5;
-      const double within_fraction = static_cast<double>(within) / static_cast<double>(metrics.count);
+      const double within_fraction = static_cast<double>(within) / static_cast<double>(metrics.quality.count);
       // The paper's figure: mean over model samples of log p_theta(x) - log f(x), log p by the
       // marginal net (one pass), and by the chain rule (AO-ARM-S, L passes) for comparison.
       double ratio_marginal = 0.0, ratio_chain = 0.0;
@@ -918,8 +577,8 @@ int main(int argc, char** argv) {
       ex::JsonLine json;
       json.add("mode", o.mode).add("strings", representation.name()).add("length", o.length);
       json.add("vocabulary", static_cast<long>(k)).add("target", o.target).add("tau", o.tau);
-      json.add("samples", metrics.count).add("within_0.5", within_fraction).add("logp_mean", metrics.log_p_mean);
-      json.add("logp_std", metrics.log_p_std).add("valid", metrics.valid_fraction).add("unique", metrics.unique_fraction);
+      json.add("samples", metrics.quality.count).add("within_0.5", within_fraction).add("logp_mean", metrics.log_p_mean);
+      json.add("logp_std", metrics.log_p_std).add("valid", metrics.quality.valid_fraction()).add("unique", metrics.quality.unique_fraction());
       json.add("mean_log_ratio_marginal", ratio_marginal).add("mean_log_ratio_chain", ratio_chain);
       json.add("alpha", o.alpha).add("tau_start", o.tau_start);
       json.add("reinforce_conditional", static_cast<int>(o.reinforce_conditional));

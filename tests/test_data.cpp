@@ -266,6 +266,17 @@ TEST_CASE("map_batches applies a function block by block and concatenates", "[da
   CHECK_THROWS_AS(mam::map_batches(x, 3, [](const auto&) { return mam::Vector<double>(1); }), mam::shape_error);
 }
 
+TEST_CASE("batched_mean is the mean of f over all columns, whatever the block size", "[data]") {
+  CodeMatrix x(2, 7);
+  for (Index c = 0; c < 7; ++c) x.col(c) << static_cast<mam::Code>(c), 1;
+  auto column_sums = [](const auto& block) {
+    return mam::Vector<double>(block.template cast<double>().colwise().sum().transpose());
+  };
+  for (Index batch : {1, 3, 7, 100}) CHECK(mam::batched_mean(x, batch, column_sums) == 4.0);  // (1 + ... + 7) / 7
+  CHECK_THROWS_WITH(mam::batched_mean(x, 0, column_sums), Catch::Contains("mam::batched_mean: expected batch > 0"));
+  CHECK_THROWS_AS(mam::batched_mean(CodeMatrix(2, 0), 3, column_sums), mam::shape_error);
+}
+
 TEST_CASE("the Fashion-MNIST files of dataset-fashion-mnist read as 60000 + 10000 labeled 28x28 images",
           "[data][fashion]") {
   const std::string dir = "/usr/share/datasets/fashion-mnist";

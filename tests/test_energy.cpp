@@ -17,6 +17,7 @@
 #include <mam/eval/enumerate.hpp>
 
 #include "support/chi_square.hpp"
+#include "support/values.hpp"
 
 using mam::CodeMatrix;
 using mam::Index;
@@ -28,12 +29,7 @@ using mam::Vector;
 
 namespace {
 
-CodeMatrix random_states(Index d, Index k, Index batch, Rng& rng) {
-  CodeMatrix x(d, batch);
-  for (Index b = 0; b < batch; ++b)
-    for (Index i = 0; i < d; ++i) x(i, b) = static_cast<mam::Code>(rng.uniform_int(k));
-  return x;
-}
+using mam::test::random_states;
 
 // The adjacency matrix written out from the (row, col) geometry, independently of
 // TorusLattice: A_ij counts lattice edges, so on a 2 x 2 torus neighbours get A_ij = 2.
@@ -464,6 +460,14 @@ TEST_CASE("exact_answers: column spaces past 4096 states are refused", "[energy]
   CHECK_THROWS_WITH(mam::exact_answers(IsingModel(13)), Catch::Contains("4096"));
   CHECK_THROWS_AS(mam::exact_answers(PottsModel(8, 3, 1.0)), mam::value_error);
   CHECK_THROWS_AS(mam::exact_answers(PottsModel(3, 17, 1.0)), mam::value_error);
+  // transfer_matrix_fits says which sizes those are, without trying.
+  CHECK(mam::transfer_matrix_fits(IsingModel(12)));
+  CHECK_FALSE(mam::transfer_matrix_fits(IsingModel(13)));
+  CHECK(mam::transfer_matrix_fits(PottsModel(7, 3, 1.0)));  // 3^7 = 2187
+  CHECK_FALSE(mam::transfer_matrix_fits(PottsModel(8, 3, 1.0)));
+  CHECK(mam::transfer_matrix_fits(PottsModel(2, 64, 1.0)));  // 64^2 = 4096
+  CHECK_FALSE(mam::transfer_matrix_fits(PottsModel(3, 17, 1.0)));
+  CHECK_FALSE(mam::transfer_matrix_fits(PottsModel(64, 64, 1.0)));  // 64^64: no overflow
   // Couplings so strong that exp(log-potential) underflows are refused, not summed wrongly.
   CHECK_THROWS_WITH(mam::exact_answers(IsingModel(3, -300.0)), Catch::Contains("700 nats"));
   CHECK_THROWS_AS(mam::exact_answers(IsingModel(12, 15.0)), mam::value_error);

@@ -14,7 +14,8 @@
 #include <mam/train/conditional_trainer.hpp>
 #include <mam/train/energy_trainer.hpp>
 #include <mam/train/marginal_trainer.hpp>
-#include <mam/train/run.hpp>
+
+#include "support/values.hpp"
 
 using mam::CodeMatrix;
 using mam::Index;
@@ -108,14 +109,6 @@ CodeMatrix draw_from(const Vector<double>& log_p, Index d, Index k, Index count,
   return samples;
 }
 
-// `count` uniformly random complete states of d variables with k values.
-CodeMatrix uniform_states(Index d, Index k, Index count, Rng& rng) {
-  CodeMatrix states(d, count);
-  for (Index c = 0; c < count; ++c)
-    for (Index i = 0; i < d; ++i) states(i, c) = static_cast<mam::Code>(rng.uniform_int(static_cast<std::uint64_t>(k)));
-  return states;
-}
-
 // How many columns of `sequences` equal some column of `data`.
 Index count_data_columns(const Eigen::Ref<const CodeMatrix>& sequences, const CodeMatrix& data) {
   Index found = 0;
@@ -179,7 +172,7 @@ TEST_CASE("two-stage maximum likelihood recovers a random distribution", "[train
 TEST_CASE("chain targets refresh the pool every interval steps, refresh x interval at once", "[training][pool]") {
   Rng rng(21);
   Model model = mam::make_residual_model<double>(6, 3, 8, 2, rng);
-  const CodeMatrix data = uniform_states(6, 3, 30, rng);
+  const CodeMatrix data = mam::test::random_states(6, 3, 30, rng);
   mam::TrainerOptions options;
   options.batch_size = 8;
   // Pool of 10, 2 per step on average, every 3 steps: 6 sequences at steps 3, 6, 9, ...
@@ -202,7 +195,7 @@ TEST_CASE("chain targets refresh the pool every interval steps, refresh x interv
 TEST_CASE("chain targets with resampled_share inpaint a share of the data points", "[training][pool]") {
   Rng rng(22);
   Model model = mam::make_residual_model<double>(6, 3, 8, 2, rng);
-  const CodeMatrix data = uniform_states(6, 3, 40, rng);
+  const CodeMatrix data = mam::test::random_states(6, 3, 40, rng);
   mam::TrainerOptions options;
   options.batch_size = 8;
   auto data_columns_in_pool = [&](double resampled_share) {
@@ -397,20 +390,4 @@ TEST_CASE("trainers stop on a non-finite target with an error naming the sample"
   const Vector<double> before = model.marginal().parameters();
   CHECK_THROWS_WITH(trainer.step(), Catch::Contains("column) 3"));
   CHECK(model.marginal().parameters() == before);
-}
-
-TEST_CASE("run_training steps to the total or until the callback says stop", "[training]") {
-  Rng rng(13);
-  Model model = mam::make_residual_model<double>(4, 2, 8, 2, rng);
-  mam::EnergyTrainerOptions options;
-  options.trainer.batch_size = 8;
-  mam::EnergyTrainer<Model> trainer(model, [](const CodeMatrix& x) { return ising_log_f(x, 2, 0.3, 0.1); }, options, 2);
-  std::vector<long> seen;
-  CHECK(mam::run_training(trainer, 5, [&](const mam::StepReport& report) {
-          seen.push_back(report.step);
-          return true;
-        }) == 5);
-  CHECK(seen == std::vector<long>{1, 2, 3, 4, 5});
-  CHECK(mam::run_training(trainer, 100, [&](const mam::StepReport& report) { return report.step < 7; }) == 2);
-  CHECK(trainer.steps() == 7);
 }

@@ -1,5 +1,6 @@
 #pragma once
-// Small helpers the tests share: a vector from a list, the message of an expected exception.
+// Small helpers the tests share: a vector from a list, uniformly random complete states, the
+// message of an expected exception.
 
 #include <exception>
 #include <initializer_list>
@@ -7,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <mam/core/rng.hpp>
 #include <mam/core/types.hpp>
 
 namespace mam::test {
@@ -16,6 +18,14 @@ inline Vector<double> vec(std::initializer_list<double> values) {
   Index i = 0;
   for (double x : values) v[i++] = x;
   return v;
+}
+
+/// `count` uniformly random complete states of `d` variables with `k` values, drawn column by
+/// column.
+inline CodeMatrix random_states(Index d, Index k, Index count, Rng& rng) {
+  CodeMatrix x(d, count);
+  for (Index j = 0; j < x.size(); ++j) x.data()[j] = static_cast<Code>(rng.uniform_int(static_cast<std::uint64_t>(k)));
+  return x;
 }
 
 /// The what() of the `Error` that f throws; the test fails if f throws nothing or another type.

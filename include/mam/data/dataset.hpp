@@ -13,7 +13,6 @@
 #include "mam/core/rng.hpp"
 #include "mam/core/types.hpp"
 #include "mam/data/batcher.hpp"
-#include "mam/nn/one_hot_input.hpp"
 
 namespace mam {
 
@@ -90,6 +89,15 @@ Vector<double> map_batches(const Eigen::Ref<const CodeMatrix>& x, Index batch, F
     out.segment(first, n) = values;
   }
   return out;
+}
+
+/// The mean of f over the columns of `x`, evaluated as map_batches does (e.g. a test set's
+/// mean log-likelihood, one network pass per block of `batch` columns).
+template <class F>
+double batched_mean(const Eigen::Ref<const CodeMatrix>& x, Index batch, F&& f) {
+  detail::require<value_error>(batch > 0, "mam::batched_mean", "batch > 0", batch);
+  detail::require<shape_error>(x.cols() > 0, "mam::batched_mean", "at least one column", 0);
+  return map_batches(x, batch, std::forward<F>(f)).mean();
 }
 
 }  // namespace mam

@@ -242,6 +242,15 @@ inline ExactAnswers pairwise_torus_answers(const char* function, Index side,
 
 }  // namespace detail
 
+/// Whether the column transfer matrix of `target` (an IsingModel or PottsModel) fits: its
+/// K^L column states at most max_transfer_states, as exact_answers requires.
+template <class Target>
+bool transfer_matrix_fits(const Target& target) {
+  double states = 1.0;  // a double: K^L of a wide lattice overflows any integer
+  for (Index r = 0; r < target.side(); ++r) states *= static_cast<double>(target.num_values());
+  return states <= static_cast<double>(max_transfer_states);
+}
+
 /// Exact log Z, E[log f] and entropy of the Ising target; side <= 12 (2^L <= 4096).
 inline ExactAnswers exact_answers(const IsingModel& model) {
   return detail::pairwise_torus_answers("mam::exact_answers(IsingModel)", model.side(),

@@ -16,6 +16,7 @@
 #include "mam/core/types.hpp"
 #include "mam/data/batcher.hpp"
 #include "mam/io/model_checkpoint.hpp"
+#include "mam/io/sample_file.hpp"
 #include "mam/loss/ao_arm.hpp"
 #include "mam/model/gradient.hpp"
 #include "mam/model/marginalization_model.hpp"
@@ -289,27 +290,9 @@ CodeMatrix training_data(const Eigen::Ref<const CodeMatrix>& data, const Model& 
   return data;
 }
 
-/// Codes of a complete-sample matrix as checkpoint integers (and back), for sample buffers.
-inline io::NamedIntegers codes_to_integers(const std::string& name, const CodeMatrix& codes) {
-  io::NamedIntegers out{name, {static_cast<std::uint64_t>(codes.rows()), static_cast<std::uint64_t>(codes.cols())}};
-  for (Index j = 0; j < codes.size(); ++j) out.values.push_back(static_cast<std::uint64_t>(codes.data()[j]));
-  return out;
-}
-
-inline CodeMatrix integers_to_codes(const char* function, const std::string& path, const io::NamedIntegers* stored,
-                                    Index rows, Index num_values) {
-  if (stored == nullptr || stored->values.size() < 2 || stored->values[0] != static_cast<std::uint64_t>(rows) ||
-      stored->values.size() != 2 + stored->values[0] * stored->values[1])
-    throw format_error(concat(function, ": '", path, "' holds no valid sample buffer of ", rows, " rows"));
-  CodeMatrix codes(rows, static_cast<Index>(stored->values[1]));
-  for (Index j = 0; j < codes.size(); ++j) {
-    const std::uint64_t value = stored->values[static_cast<std::size_t>(2 + j)];
-    if (value >= static_cast<std::uint64_t>(num_values))
-      throw format_error(concat(function, ": '", path, "' holds a sample code ", value, " out of range"));
-    codes.data()[j] = static_cast<Code>(value);
-  }
-  return codes;
-}
+// A trainer's sample buffer is stored as io::save_samples stores samples.
+using io::detail::codes_to_integers;
+using io::detail::integers_to_codes;
 
 /// The sample buffer stored as "buffer" in `checkpoint`, checked to be `rows` x `cols`.
 template <class Scalar>
