@@ -24,6 +24,7 @@
 #include <mam/train/chain_target_pool.hpp>
 
 #include "support/chi_square.hpp"
+#include "support/exact_laws.hpp"
 #include "support/values.hpp"
 
 using mam::Code;
@@ -119,13 +120,7 @@ Vector<double> mixture_distribution(const Model& model) {
 
 std::vector<double> to_std(const Vector<double>& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
 
-std::vector<double> state_counts(const CodeMatrix& samples, Index num_values) {
-  const auto cells = static_cast<std::size_t>(std::llround(std::pow(num_values, samples.rows())));
-  std::vector<double> counts(cells, 0.0);
-  for (Index c = 0; c < samples.cols(); ++c)
-    counts[static_cast<std::size_t>(mam::state_index(samples, c, num_values))] += 1.0;
-  return counts;
-}
+using mam::test::state_counts;
 
 double total_variation(const Vector<double>& p, const Vector<double>& q) {
   return 0.5 * (p - q).cwiseAbs().sum();

@@ -15,6 +15,7 @@
 #include <mam/train/energy_trainer.hpp>
 #include <mam/train/marginal_trainer.hpp>
 
+#include "support/exact_laws.hpp"
 #include "support/values.hpp"
 
 using mam::CodeMatrix;
@@ -26,88 +27,10 @@ namespace {
 
 using Model = mam::ResidualMarginalizationModel<double>;
 
-// log p of every complete state (all_states order) under the sampler's distribution: the
-// mean over all D! orders of the chain rule along that order. A conditional depends only on
-// the revealed set and its values, so one pass over all (K+1)^D partial states gives every
-// conditional any order needs; the orders are then sums of table look-ups.
-Vector<double> order_mixture_log_p(const Model& model) {
-  const Index d = model.num_variables(), k = model.num_values();
-  const CodeMatrix states = mam::all_states(d, k);
-  const mam::Matrix<double> table = model.conditional_log_probs(mam::all_partial_states(d, k));
-  std::vector<Index> weight(static_cast<std::size_t>(d), 1);  // (K+1)^i: digit K means '?'
-  for (Index i = 1; i < d; ++i) weight[static_cast<std::size_t>(i)] = weight[static_cast<std::size_t>(i - 1)] * (k + 1);
-  Index all_unknown = 0;
-  for (Index i = 0; i < d; ++i) all_unknown += k * weight[static_cast<std::size_t>(i)];
-  std::vector<Index> order(static_cast<std::size_t>(d));
-  std::iota(order.begin(), order.end(), Index{0});
-  std::vector<Vector<double>> per_order;
-  do {
-    Vector<double> log_p(states.cols());
-    for (Index c = 0; c < states.cols(); ++c) {
-      Index prefix = all_unknown;
-      double sum = 0.0;
-      for (Index p : order) {
-        const mam::Code value = states(p, c);
-        sum += table(p * k + value, prefix);
-        prefix += (value - k) * weight[static_cast<std::size_t>(p)];
-      }
-      log_p[c] = sum;
-    }
-    per_order.push_back(log_p);
-  } while (std::next_permutation(order.begin(), order.end()));
-  Vector<double> log_p(states.cols());
-  Vector<double> values(static_cast<Index>(per_order.size()));
-  for (Index c = 0; c < states.cols(); ++c) {
-    for (std::size_t m = 0; m < per_order.size(); ++m) values[static_cast<Index>(m)] = per_order[m][c];
-    log_p[c] = mam::log_mean_exp(values);
-  }
-  return log_p;
-}
-
-// Largest |log_marginal(x_S) - log sum over completions of p_theta(x)| over the partial
-// assignments x_S with p_theta(x_S) >= min_probability, where p_theta(x) =
-// exp(log_marginal(x)) normalized over complete states: is the marginal net consistent
-// with its own distribution? (Rare partial states get almost no training signal: the
-// self-consistency loss sees the values that data and on-policy samples contain.)
-double marginal_consistency_error(const Model& model, double min_probability) {
-  const Index d = model.num_variables(), k = model.num_values();
-  const Vector<double> log_p = mam::normalize_log(model.log_marginal(mam::all_states(d, k)));
-  const CodeMatrix partial = mam::all_partial_states(d, k);
-  const Vector<double> exact = mam::exact_log_marginals(log_p, d, k, partial);
-  const Vector<double> error = (model.log_marginal(partial) - exact).cwiseAbs();
-  double worst = 0.0;
-  for (Index c = 0; c < partial.cols(); ++c)
-    if (exact[c] >= std::log(min_probability)) worst = std::max(worst, error[c]);
-  return worst;
-}
-
-// A random pairwise Markov random field: log p(x) = sum_i h_i(x_i) + sum_{i<j} J_ij(x_i, x_j)
-// with every h and J entry ~ N(0, scale^2); normalized over all K^D states.
-Vector<double> random_pairwise_log_p(Index d, Index k, double scale, Rng& rng) {
-  std::vector<double> field(static_cast<std::size_t>(d * k)), coupling(static_cast<std::size_t>(d * d * k * k));
-  for (auto& v : field) v = scale * rng.normal();
-  for (auto& v : coupling) v = scale * rng.normal();
-  const CodeMatrix states = mam::all_states(d, k);
-  Vector<double> log_p(states.cols());
-  for (Index s = 0; s < states.cols(); ++s) {
-    double value = 0.0;
-    for (Index i = 0; i < d; ++i) {
-      value += field[static_cast<std::size_t>(i * k + states(i, s))];
-      for (Index j = i + 1; j < d; ++j)
-        value += coupling[static_cast<std::size_t>(((i * d + j) * k + states(i, s)) * k + states(j, s))];
-    }
-    log_p[s] = value;
-  }
-  return mam::normalize_log(log_p);
-}
-
-CodeMatrix draw_from(const Vector<double>& log_p, Index d, Index k, Index count, Rng& rng) {
-  const CodeMatrix states = mam::all_states(d, k);
-  const Vector<double> p = log_p.array().exp();
-  CodeMatrix samples(d, count);
-  for (Index c = 0; c < count; ++c) samples.col(c) = states.col(rng.categorical(p));
-  return samples;
-}
+using mam::test::draw_from;
+using mam::test::marginal_consistency_error;
+using mam::test::order_mixture_log_p;
+using mam::test::random_pairwise_log_p;
 
 // How many columns of `sequences` equal some column of `data`.
 Index count_data_columns(const Eigen::Ref<const CodeMatrix>& sequences, const CodeMatrix& data) {
