@@ -17,9 +17,9 @@
 #include <mam/train/marginal_trainer.hpp>
 
 #include "contract/skeleton_network.hpp"
-#include "support/chi_square.hpp"
 #include "support/exact_laws.hpp"
 #include "support/gradient_check.hpp"
+#include "support/sampler_fit.hpp"
 #include "support/temp_dir.hpp"
 #include "support/two_layer_net.hpp"
 
@@ -294,40 +294,10 @@ TEST_CASE("network contract: a two-layer net learns a 2x2 Ising lattice from its
 }
 
 TEST_CASE("network contract: every sampler draws a two-layer net's exact law", "[contract][sample]") {
-  const Index d = 4, k = 3;
-  TwoLayerModel model = make_model(d, k, 16, 41);
+  TwoLayerModel model = make_model(4, 3, 16, 41);
   model.conditional().parameters() *= 4.0;  // conditionals far from uniform, orders disagree
-  const Index total = 30000;
-  const CodeMatrix all_unknown = CodeMatrix::Constant(d, 1, mam::unknown);
-  const Vector<double> mixture = mam::test::order_mixture_log_p(model).array().exp();
-  auto p_value = [&](const CodeMatrix& samples, const Vector<double>& law) {
-    const auto result = mam::test::chi_square_test(mam::test::state_counts(samples, k),
-                                                   std::vector<double>(law.data(), law.data() + law.size()));
-    return result.p_value;
-  };
-
   Rng rng(42);
-  SECTION("ancestral, random orders; a fixed order is rejected") {
-    CHECK(p_value(mam::sample_ancestral(model, total, rng), mixture) > 1e-3);
-    CHECK(p_value(mam::sample_ancestral(model, total, std::vector<Index>{0, 1, 2, 3}, rng), mixture) < 1e-6);
-  }
-  SECTION("conditional, from a partial assignment") {
-    CodeMatrix partial = all_unknown;
-    partial(1, 0) = 2;
-    const Vector<double> law = mam::test::order_mixture_log_p(model, partial).array().exp();
-    const CodeMatrix samples = mam::sample_conditional(model, partial.replicate(1, total), rng);
-    CHECK((samples.row(1).array() == 2).all());
-    CHECK(p_value(samples, law) > 1e-3);
-    CHECK(p_value(samples, mixture) < 1e-6);
-  }
-  SECTION("censor-and-resample of every position from any buffer") {
-    CodeMatrix buffer = CodeMatrix::Zero(d, total);
-    mam::censor_resample(model, buffer, d, rng);
-    CHECK(p_value(buffer, mixture) > 1e-3);
-    CodeMatrix partly = CodeMatrix::Zero(d, total);
-    mam::censor_resample(model, partly, 2, rng);
-    CHECK(p_value(partly, mixture) < 1e-6);
-  }
+  mam::test::check_sampler_fit(mam::test::sampler_fit(model, 30000, rng), 1e-3, 1e-6);
 }
 
 TEST_CASE("network contract: a two-layer model and its trainer round-trip through checkpoints", "[contract][io]") {

@@ -29,6 +29,7 @@
 #include "mam/nn/network_operations.hpp"
 #include "mam/nn/one_hot_input.hpp"
 #include "mam/nn/residual_mlp.hpp"
+#include "mam/nn/transformer.hpp"
 #include "mam/optim/adam.hpp"
 #include "mam/optim/clip.hpp"
 #include "mam/optim/schedule.hpp"
