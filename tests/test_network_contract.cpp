@@ -18,6 +18,7 @@
 
 #include "contract/skeleton_network.hpp"
 #include "support/exact_laws.hpp"
+#include "support/checkpoint_round_trip.hpp"
 #include "support/gradient_check.hpp"
 #include "support/sampler_fit.hpp"
 #include "support/temp_dir.hpp"
@@ -304,25 +305,10 @@ TEST_CASE("network contract: a two-layer model and its trainer round-trip throug
   const mam::test::TempDir directory;
   const Index d = 4, k = 2;
   TwoLayerModel model = make_model(d, k, 8, 51);
-  const std::string model_path = directory.file("model.ckpt");
-  mam::io::save_model(model_path, model);
   TwoLayerModel loaded = make_model(d, k, 8, 52);
-  REQUIRE(loaded.conditional().parameters() != model.conditional().parameters());
-  mam::io::load_model(model_path, loaded);
-  CHECK(loaded.marginal().parameters() == model.marginal().parameters());
-  CHECK(loaded.conditional().parameters() == model.conditional().parameters());
+  const auto paths = mam::test::check_checkpoint_round_trip(model, loaded, directory);
   TwoLayerModel wider = make_model(d, k, 9, 53);
-  CHECK_THROWS_AS(mam::io::load_model(model_path, wider), mam::architecture_error);
-  Rng residual_rng(1);
-  auto residual = mam::make_residual_model<double>(d, k, 8, 2, residual_rng);
-  CHECK_THROWS_AS(mam::io::load_model(model_path, residual), mam::architecture_error);
-
-  const std::string network_path = directory.file("network.ckpt");
-  mam::io::save_network(network_path, model.conditional());
-  TwoLayerNet<double> network = loaded.conditional();
-  network.parameters().setZero();
-  mam::io::load_network(network_path, network);
-  CHECK(network.parameters() == model.conditional().parameters());
+  CHECK_THROWS_AS(mam::io::load_model(paths.model, wider), mam::architecture_error);
 
   // A trainer stopped, saved and resumed ends where an uninterrupted one does, bit for bit.
   Rng data_rng(54);

@@ -20,6 +20,7 @@
 #include <mam/train/marginal_trainer.hpp>
 
 #include "support/exact_laws.hpp"
+#include "support/checkpoint_round_trip.hpp"
 #include "support/gradient_check.hpp"
 #include "support/sampler_fit.hpp"
 #include "support/temp_dir.hpp"
@@ -411,13 +412,8 @@ TEST_CASE("transformer: a model round-trips through checkpoints, other configura
   const mam::test::TempDir directory;
   const Index d = 4, k = 3;
   TransformerModel model = make_model(d, k, 11);
-  const std::string model_path = directory.file("model.ckpt");
-  mam::io::save_model(model_path, model);
   TransformerModel loaded = make_model(d, k, 12);
-  REQUIRE(loaded.conditional().parameters() != model.conditional().parameters());
-  mam::io::load_model(model_path, loaded);
-  CHECK(loaded.marginal().parameters() == model.marginal().parameters());
-  CHECK(loaded.conditional().parameters() == model.conditional().parameters());
+  const auto paths = mam::test::check_checkpoint_round_trip(model, loaded, directory);
   const CodeMatrix codes = mam::all_partial_states(d, k);
   CHECK(loaded.log_marginal(codes) == model.log_marginal(codes));
 
@@ -426,20 +422,10 @@ TEST_CASE("transformer: a model round-trips through checkpoints, other configura
   four_heads.heads = 4;
   TransformerModel other = make_model(small_config(d, k, 1), four_heads, 13);
   REQUIRE(other.conditional().num_parameters() == model.conditional().num_parameters());
-  CHECK_THROWS_AS(mam::io::load_model(model_path, other), mam::architecture_error);
-  Rng residual_rng(1);
-  auto residual = mam::make_residual_model<double>(d, k, 8, 2, residual_rng);
-  CHECK_THROWS_AS(mam::io::load_model(model_path, residual), mam::architecture_error);
-
-  const std::string network_path = directory.file("network.ckpt");
-  mam::io::save_network(network_path, model.conditional());
-  Transformer<double> network = loaded.conditional();
-  network.parameters().setZero();
-  mam::io::load_network(network_path, network);
-  CHECK(network.parameters() == model.conditional().parameters());
+  CHECK_THROWS_AS(mam::io::load_model(paths.model, other), mam::architecture_error);
   Rng rng(14);
   Transformer<double> learned(small_config(d, k, d * k, mam::PositionalEncodingKind::learned), rng);
-  CHECK_THROWS_AS(mam::io::load_network(network_path, learned), mam::architecture_error);
+  CHECK_THROWS_AS(mam::io::load_network(paths.network, learned), mam::architecture_error);
 }
 
 TEST_CASE("transformer: mixed models with a residual MLP train", "[transformer][training]") {
