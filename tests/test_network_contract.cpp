@@ -21,6 +21,7 @@
 #include "support/checkpoint_round_trip.hpp"
 #include "support/gradient_check.hpp"
 #include "support/sampler_fit.hpp"
+#include "support/two_stage_fit.hpp"
 #include "support/temp_dir.hpp"
 #include "support/two_layer_net.hpp"
 
@@ -234,29 +235,14 @@ TEST_CASE("network contract: a two-layer net learns by AO-ARM, then its marginal
   const Vector<double> log_target = mam::test::random_pairwise_log_p(d, k, 0.6, rng);
   const CodeMatrix data = mam::test::draw_from(log_target, d, k, 20000, rng);
   TwoLayerModel model = make_model(d, k, 64, 22);
-  mam::TrainerOptions options;
-  options.batch_size = 128;
-  options.conditional_adam.learning_rate = 3e-3;
-  options.marginal_adam.learning_rate = 3e-3;
-
-  const double kl_before = mam::kl_divergence(log_target, mam::test::order_mixture_log_p(model));
-  const double error_before = mam::test::marginal_consistency_error(model, 0.01);
-  auto marginal_kl = [&] {
-    return mam::kl_divergence(log_target, mam::normalize_log(model.log_marginal(mam::all_states(d, k))));
-  };
-  const double kl_marginal_before = marginal_kl();
-  mam::ConditionalTrainer<TwoLayerModel> stage1(model, data, options, 1);
-  for (int step = 0; step < 1200; ++step) stage1.step();
-  const double kl_after = mam::kl_divergence(log_target, mam::test::order_mixture_log_p(model));
-
-  mam::MarginalTrainerOptions stage2_options;
-  stage2_options.trainer = options;
-  stage2_options.objective = objective;
-  stage2_options.pool_size = 512;
-  mam::MarginalTrainer<TwoLayerModel> stage2(model, data, stage2_options, 2);
-  for (int step = 0; step < 1200; ++step) stage2.step();
-  const double error_after = mam::test::marginal_consistency_error(model, 0.01);
-  const double kl_marginal = marginal_kl();
+  mam::MarginalTrainerOptions options;
+  options.trainer.batch_size = 128;
+  options.trainer.conditional_adam.learning_rate = 3e-3;
+  options.trainer.marginal_adam.learning_rate = 3e-3;
+  options.objective = objective;
+  options.pool_size = 512;
+  const auto [kl_before, kl_after, error_before, error_after, kl_marginal_before, kl_marginal] =
+      mam::test::fit_two_stages(model, data, log_target, options, 1200, 1200);
   INFO("KL(target || AO-ARM sampler) " << kl_before << " -> " << kl_after << "; worst marginal error (p >= 0.01) "
                                        << error_before << " -> " << error_after << "; KL(target || marginal net) "
                                        << kl_marginal_before << " -> " << kl_marginal);

@@ -4,7 +4,6 @@
 // checkpoints, mixed models and the refusal of bad configurations and codes.
 #include <catch2/catch.hpp>
 
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -23,6 +22,7 @@
 #include "support/checkpoint_round_trip.hpp"
 #include "support/gradient_check.hpp"
 #include "support/sampler_fit.hpp"
+#include "support/two_stage_fit.hpp"
 #include "support/temp_dir.hpp"
 
 using mam::CodeMatrix;
@@ -124,10 +124,6 @@ TransformerModel make_model(const TransformerConfig& marginal, const Transformer
 
 TransformerModel make_model(Index d, Index k, std::uint64_t seed) {
   return make_model(small_config(d, k, 1), small_config(d, k, d * k), seed);
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace
@@ -485,36 +481,16 @@ TEST_CASE("transformer: learns a random distribution by AO-ARM, then its margina
   marginal_config.feed_forward = 32;
   marginal_config.head_width = 32;
   TransformerModel model = make_model(marginal_config, training_config(d, k, d * k), 22);
-  mam::TrainerOptions options;
-  options.batch_size = 128;
-  options.conditional_adam.learning_rate = 3e-3;
-  options.marginal_adam.learning_rate = 3e-3;
-
-  const double kl_before = mam::kl_divergence(log_target, mam::test::order_mixture_log_p(model));
-  const double error_before = mam::test::marginal_consistency_error(model, 0.01);
-  auto marginal_kl = [&] {
-    return mam::kl_divergence(log_target, mam::normalize_log(model.log_marginal(mam::all_states(d, k))));
-  };
-  const double kl_marginal_before = marginal_kl();
-  auto start = std::chrono::steady_clock::now();
-  mam::ConditionalTrainer<TransformerModel> stage1(model, data, options, 1);
-  for (int step = 0; step < 2000; ++step) stage1.step();
-  const double stage1_seconds = seconds_since(start);
-  const double kl_after = mam::kl_divergence(log_target, mam::test::order_mixture_log_p(model));
-
-  mam::MarginalTrainerOptions stage2_options;
-  stage2_options.trainer = options;
-  stage2_options.objective = mam::MarginalObjective::self_consistency;
-  start = std::chrono::steady_clock::now();
-  mam::MarginalTrainer<TransformerModel> stage2(model, data, stage2_options, 2);
-  for (int step = 0; step < 1000; ++step) stage2.step();
-  const double stage2_seconds = seconds_since(start);
-  const double error_after = mam::test::marginal_consistency_error(model, 0.01);
-  const double kl_marginal = marginal_kl();
-  INFO("KL(target || AO-ARM sampler) " << kl_before << " -> " << kl_after << " in " << stage1_seconds
-                                       << " s; worst marginal error (p >= 0.01) " << error_before << " -> "
-                                       << error_after << ", KL(target || marginal net) " << kl_marginal_before
-                                       << " -> " << kl_marginal << " in " << stage2_seconds << " s");
+  mam::MarginalTrainerOptions options;
+  options.trainer.batch_size = 128;
+  options.trainer.conditional_adam.learning_rate = 3e-3;
+  options.trainer.marginal_adam.learning_rate = 3e-3;
+  options.objective = mam::MarginalObjective::self_consistency;
+  const auto [kl_before, kl_after, error_before, error_after, kl_marginal_before, kl_marginal] =
+      mam::test::fit_two_stages(model, data, log_target, options, 2000, 1000);
+  INFO("KL(target || AO-ARM sampler) " << kl_before << " -> " << kl_after << "; worst marginal error (p >= 0.01) "
+                                       << error_before << " -> " << error_after << ", KL(target || marginal net) "
+                                       << kl_marginal_before << " -> " << kl_marginal);
   // Thresholds: about twice what this reaches (KL 0.022 in 12 s; worst error 0.25, marginal KL
   // 0.034 in 10 s, on one core); the untrained model misses each many times over (1.2, 3.8, 1.2).
   CHECK(kl_before > 0.3);
