@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -422,6 +423,42 @@ TEST_CASE("transformer: a model round-trips through checkpoints, other configura
   Rng rng(14);
   Transformer<double> learned(small_config(d, k, d * k, mam::PositionalEncodingKind::learned), rng);
   CHECK_THROWS_AS(mam::io::load_network(paths.network, learned), mam::architecture_error);
+}
+
+TEST_CASE("transformer: the warm start copies the trunk and zeroes the marginal output", "[transformer]") {
+  const Index d = 4, k = 3;
+  Rng rng(31);
+  auto model = mam::make_transformer_model<double>(small_config(d, k, 0), rng);
+  static_assert(std::is_same<decltype(model), mam::TransformerMarginalizationModel<double>>::value);
+  REQUIRE(model.marginal().output_size() == 1);
+  REQUIRE(model.conditional().output_size() == d * k);
+  const Index trunk = model.marginal().head().offset();
+  REQUIRE(trunk == model.conditional().head().offset());
+  CHECK(model.marginal().parameters().head(trunk) != model.conditional().parameters().head(trunk));
+  const Vector<double> marginal_head = model.marginal().parameters().tail(model.marginal().num_parameters() - trunk);
+
+  mam::warm_start_marginal(model);
+  CHECK(model.marginal().parameters().head(trunk) == model.conditional().parameters().head(trunk));
+  const CodeMatrix codes = mam::all_partial_states(d, k);
+  CHECK(model.marginal()(codes).cwiseAbs().maxCoeff() == 0.0);
+  // The hidden layers of the head keep their values; only the output layer is zero.
+  const auto& last = model.marginal().head().layers().back();
+  const Index hidden = last.offset() - trunk;
+  CHECK(model.marginal().parameters().segment(trunk, hidden) == marginal_head.head(hidden));
+  CHECK(model.marginal().parameters().tail(last.num_parameters()).cwiseAbs().maxCoeff() == 0.0);
+  // The output layer gets a gradient at once, so training can leave the start.
+  auto context = model.marginal().forward(codes);
+  Vector<double> gradient = model.marginal().zero_gradient();
+  model.marginal().backward(context, Matrix<double>::Ones(1, codes.cols()), gradient);
+  CHECK(gradient.segment(last.offset(), last.num_parameters() - 1).cwiseAbs().maxCoeff() > 1e-3);
+
+  // A trunk of another shape is refused, naming both.
+  TransformerConfig four_heads = small_config(d, k, d * k);
+  four_heads.heads = 4;
+  const Transformer<double> other(four_heads, rng);
+  CHECK_THROWS_AS(model.marginal().copy_trunk_from(other), mam::architecture_error);
+  CHECK_THROWS_WITH(model.marginal().copy_trunk_from(other),
+                    Catch::Contains("copy_trunk_from") && Catch::Contains("2 heads") && Catch::Contains("4 heads"));
 }
 
 TEST_CASE("transformer: mixed models with a residual MLP train", "[transformer][training]") {

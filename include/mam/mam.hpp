@@ -20,6 +20,8 @@
 #include "mam/model/marginalization_model.hpp"
 #include "mam/model/order_walk.hpp"
 #include "mam/model/residual.hpp"
+#include "mam/model/transformer_model.hpp"
+#include "mam/model/warm_start.hpp"
 #include "mam/nn/activation.hpp"
 #include "mam/nn/bf16_matmul.hpp"
 #include "mam/nn/init.hpp"

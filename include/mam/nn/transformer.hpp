@@ -161,6 +161,30 @@ class Transformer {
     head_.initialize(parameters_, rng);
   }
 
+  /// Takes the trunk (embedding, positions, blocks and final LayerNorm) of `other`, a
+  /// Transformer of the same D, K, width, heads, layers, feed-forward width and positional
+  /// encoding with any head: stage 2's warm start, the marginal net starting from the
+  /// conditional net's features. The trunk leads the flat parameters: one contiguous copy.
+  void copy_trunk_from(const Transformer& other) {
+    const TransformerConfig& theirs = other.config();
+    const bool same = theirs.num_variables == config_.num_variables && theirs.num_values == config_.num_values &&
+                      theirs.width == config_.width && theirs.heads == config_.heads &&
+                      theirs.layers == config_.layers && theirs.feed_forward == config_.feed_forward &&
+                      theirs.positional_encoding == config_.positional_encoding;
+    detail::require<architecture_error>(same, "mam::Transformer::copy_trunk_from", trunk_description(config_),
+                                        trunk_description(theirs));
+    parameters_.head(head_.offset()) = other.parameters().head(head_.offset());
+  }
+
+  /// Sets the head's output layer to zero: the network then outputs 0 for every input. The
+  /// head's hidden layers keep their values, so the first step moves the output layer and
+  /// later steps reach the whole network; zeroing the whole head would leave every hidden
+  /// unit at GELU(0) = 0 for good, with no gradient past the output bias.
+  void set_head_to_zero() {
+    const Linear<Scalar>& last = head_.layers().back();
+    parameters_.segment(last.offset(), last.num_parameters()).setZero();
+  }
+
   /// The layers, each a view of a slice of parameters() (for tests and inspection).
   const TokenEmbedding<Scalar>& embedding() const { return embedding_; }
   const PositionalEncoding<Scalar>& positional_encoding() const { return positions_; }
@@ -270,6 +294,12 @@ class Transformer {
     LayerNorm<Scalar> norm2;
     FeedForward<Scalar> feed_forward;
   };
+
+  static std::string trunk_description(const TransformerConfig& c) {
+    return detail::concat("a trunk of D=", c.num_variables, ", K=", c.num_values, ", width ", c.width, ", ", c.heads,
+                          " heads, ", c.layers, " layers, feed-forward ", c.feed_forward, ", ",
+                          to_string(c.positional_encoding), " positions");
+  }
 
   static void validate(const TransformerConfig& config) {
     const char* function = "mam::Transformer";
