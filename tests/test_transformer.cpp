@@ -289,6 +289,51 @@ TEST_CASE("transformer: the whole network's backward matches finite differences"
   CHECK(mam::check_network_contract<Transformer<double>>());
 }
 
+TEST_CASE("transformer: the [CLS] marginal head matches finite differences and reads its token", "[transformer][gradient]") {
+  const Index d = GENERATE(3, 5), k = 3, batch = 3;
+  TransformerConfig config = small_config(d, k, 1, GENERATE(mam::PositionalEncodingKind::sinusoidal,
+                                                             mam::PositionalEncodingKind::learned));
+  config.pooling = mam::MarginalPooling::cls;
+  INFO("D=" << d << ", " << mam::to_string(config.positional_encoding));
+  Rng rng(7);
+  Transformer<double> net(config, rng);
+  REQUIRE(net.tokens_per_sample() == d + 1);
+  REQUIRE(net.num_parameters() == Transformer<double>(small_config(d, k, 1, config.positional_encoding)).num_parameters() +
+                                      config.width);
+  CodeMatrix codes = random_codes(d, k, batch, rng, true);
+  codes(0, 0) = mam::unknown;
+  const Matrix<double> weights = random_matrix(1, batch, rng);
+  Transformer<double>::Context context;
+  net.forward(codes, context, true);
+  Vector<double> gradient = Vector<double>::Ones(net.num_parameters());
+  net.backward(context, weights, gradient);
+  gradient.array() -= 1.0;
+  auto loss = [&] { return (net(codes).array() * weights.array()).sum(); };
+  const double error = mam::test::max_relative_error(gradient, mam::test::numerical_gradient(loss, net.parameters()));
+  INFO("max relative error " << error);
+  CHECK(error < 1e-5);
+  // The [CLS] vector (after the embedding and positions) changes the output. (Not by a
+  // constant shift, which the first LayerNorm removes.)
+  const Index cls = net.embedding().num_parameters() + net.positional_encoding().num_parameters();
+  const Matrix<double> before = net(codes);
+  net.parameters().segment(cls, config.width) += random_vector(config.width, rng);
+  CHECK((net(codes) - before).cwiseAbs().maxCoeff() > 1e-6);
+  CHECK(net.architecture().back() == std::pair<std::string, std::string>{"pooling", "cls"});
+
+  // A conditional net has no [CLS] token; the warm start copies around the marginal net's.
+  TransformerConfig conditional_config = config;
+  conditional_config.output_size = d * k;
+  CHECK_THROWS_WITH(Transformer<double>(conditional_config), Catch::Contains("mean pooling for a conditional net"));
+  conditional_config.pooling = mam::MarginalPooling::mean;
+  const Transformer<double> conditional(conditional_config, rng);
+  const Vector<double> own_cls = net.parameters().segment(cls, config.width);
+  net.copy_trunk_from(conditional);
+  CHECK(net.parameters().head(cls) == conditional.parameters().head(cls));
+  CHECK(net.parameters().segment(cls, config.width) == own_cls);
+  const Index trunk_rest = conditional.head().offset() - cls;
+  CHECK(net.parameters().segment(cls + config.width, trunk_rest) == conditional.parameters().segment(cls, trunk_rest));
+}
+
 TEST_CASE("transformer: huge attention logits give finite outputs", "[transformer]") {
   const Index d = 5, k = 3;
   // float, where exp overflows at 89: softmax without its maximum subtracted gives inf / inf.
@@ -380,7 +425,7 @@ TEST_CASE("transformer: the initialization is the reference's, from the Rng in o
   CHECK(last.weight(first.parameters()).cwiseAbs().maxCoeff() > 0.5 * std::sqrt(6.0 / 11.0));
   const auto description = first.architecture();
   REQUIRE(description.front() == std::pair<std::string, std::string>{"kind", "transformer"});
-  CHECK(description.size() == 10);
+  CHECK(description.size() == 10);  // no "pooling" key for mean pooling (older checkpoints load)
 }
 
 TEST_CASE("transformer: the conditional output is position-major, and '?' is an input of its own",

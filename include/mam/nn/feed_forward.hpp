@@ -9,11 +9,13 @@
 // laid out as Linear's (W, then b). Initialization is the reference Transformer's: Xavier
 // uniform weights, zero biases.
 
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
 #include "mam/core/error.hpp"
 #include "mam/core/rng.hpp"
+#include "mam/core/threads.hpp"
 #include "mam/core/types.hpp"
 #include "mam/nn/activation.hpp"
 #include "mam/nn/init.hpp"
@@ -71,7 +73,8 @@ class FeedForward {
     for (std::size_t j = 0; j + 1 < count; ++j) {
       layers_[j].forward(parameters, j == 0 ? x : Eigen::Ref<const Matrix<Scalar>>(cache.activated[j - 1]),
                          cache.pre[j]);
-      cache.activated[j] = GELU::values(cache.pre[j].array()).matrix();
+      gelu_by_columns(cache.pre[j], cache.activated[j],
+                      [](const auto& pre, auto&& out, const auto&) { out = GELU::values(pre); });
     }
     layers_.back().forward(parameters, count == 1 ? x : Eigen::Ref<const Matrix<Scalar>>(cache.activated.back()), y);
   }
@@ -87,12 +90,29 @@ class FeedForward {
     if (count == 1) return layers_[0].backward(parameters, x, dy, gradient, &dx);
     layers_.back().backward(parameters, input_of(count - 1), dy, gradient, &cache.grad_activated);
     for (std::size_t j = count - 1; j-- > 0;) {
-      cache.grad_pre = cache.grad_activated.array() * GELU::derivatives(cache.pre[j].array());
+      gelu_by_columns(cache.pre[j], cache.grad_pre, [&](const auto& pre, auto&& out, Index first) {
+        out = cache.grad_activated.middleCols(first, pre.cols()).array() * GELU::derivatives(pre);
+      });
       layers_[j].backward(parameters, input_of(j), cache.grad_pre, gradient, j == 0 ? &dx : &cache.grad_activated);
     }
   }
 
  private:
+  // out = f(pre) column block by column block, the blocks shared between the threads: the
+  // element-wise GELU of a Transformer's feed-forward is otherwise a serial part of the pass.
+  // f(pre block, out block, first column) writes one block.
+  template <class F>
+  static void gelu_by_columns(const Matrix<Scalar>& pre, Matrix<Scalar>& out, F&& f) {
+    out.resize(pre.rows(), pre.cols());
+    constexpr Index block = 64;
+    const Index blocks = (pre.cols() + block - 1) / block;
+#pragma omp parallel for schedule(static) if (pre.size() >= detail::parallel_work_threshold)
+    for (Index b = 0; b < blocks; ++b) {
+      const Index first = b * block, count = std::min(block, pre.cols() - first);
+      f(pre.middleCols(first, count).array(), out.middleCols(first, count).array(), first);
+    }
+  }
+
   std::vector<Linear<Scalar>> layers_;
 };
 

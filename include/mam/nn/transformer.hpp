@@ -10,6 +10,8 @@
 //   conditional: logits of position i = MLP(z_i)     width -> width -> width -> K, GELU between;
 //                                                     output row i*K + v (position-major)
 //   marginal:    MLP(mean over positions of z_i)     width -> head_width -> head_width -> 1
+//                or MLP(z_cls) with a learned [CLS] token appended to every sample's D
+//                tokens (MarginalPooling::cls), which attends and is attended to like them
 //
 // There is no causal mask: the order of a walk is never an input, only which positions are
 // '?'. Activations are width x (D * batch), one column per token with a sample's D tokens in
@@ -23,6 +25,7 @@
 // which is also the order initialize() draws them from its Rng:
 //   token embedding (width x (K+1)), N(0, 1);
 //   the learned positional table (width x D), N(0, 1), if the encoding is learned;
+//   the [CLS] token (width), N(0, 1), if the marginal head reads one;
 //   per block: LN1 (gain 1, bias 0), attention (W_qkv, W_o; Xavier uniform), LN2, feed-forward
 //   (Xavier-uniform weights, zero biases);
 //   the final LayerNorm; the head (Xavier-uniform weights, zero biases).
@@ -47,6 +50,14 @@
 
 namespace mam {
 
+/// How the marginal net reads one number out of its token features.
+enum class MarginalPooling {
+  mean,  ///< the mean of the D positions' features (the reference's)
+  cls    ///< the features of a learned [CLS] token, an extra token of every sample
+};
+
+inline std::string to_string(MarginalPooling pooling) { return pooling == MarginalPooling::mean ? "mean" : "cls"; }
+
 struct TransformerConfig {
   Index num_variables = 0;  ///< D: positions (tokens) per sample
   Index num_values = 0;     ///< K: values per position (the '?' symbol is added internally)
@@ -57,6 +68,7 @@ struct TransformerConfig {
   Index head_width = 128;   ///< hidden width of the marginal head (the conditional head uses width)
   Index output_size = 0;    ///< 1 for a marginal net, D*K for a conditional net
   PositionalEncodingKind positional_encoding = PositionalEncodingKind::sinusoidal;
+  MarginalPooling pooling = MarginalPooling::mean;  ///< marginal nets only (a conditional net has mean)
 };
 
 template <class Scalar>
@@ -85,7 +97,8 @@ class Transformer {
     Matrix<Scalar> stream;    ///< x_layers, the final LayerNorm's input
     typename LayerNorm<Scalar>::Cache final_norm;
     Matrix<Scalar> features;  ///< z, width x tokens
-    Matrix<Scalar> pooled;    ///< marginal head: the mean of z over each sample's tokens, width x batch
+    Matrix<Scalar> pooled;    ///< marginal head: the mean of z over each sample's tokens (or its [CLS] features), width x batch
+    Matrix<Scalar> embedded;  ///< [CLS] pooling: the D * batch token embeddings the [CLS] columns join
     typename FeedForward<Scalar>::Cache head;
     Matrix<Scalar> head_output;                                   ///< conditional head: K x tokens
     Matrix<Scalar> grad, grad_branch, grad_normalized, grad_head;  ///< backward workspace
@@ -103,11 +116,15 @@ class Transformer {
     offset += embedding_.num_parameters();
     positions_ = PositionalEncoding<Scalar>(config.positional_encoding, d, w, offset);
     offset += positions_.num_parameters();
+    if (config.pooling == MarginalPooling::cls) {
+      cls_offset_ = offset;
+      offset += w;
+    }
     for (Index l = 0; l < config.layers; ++l) {
       Block block;
       block.norm1 = LayerNorm<Scalar>(w, offset);
       offset += block.norm1.num_parameters();
-      block.attention = MultiHeadAttention<Scalar>(w, config.heads, d, offset);
+      block.attention = MultiHeadAttention<Scalar>(w, config.heads, tokens_per_sample(), offset);
       offset += block.attention.num_parameters();
       block.norm2 = LayerNorm<Scalar>(w, offset);
       offset += block.norm2.num_parameters();
@@ -134,6 +151,8 @@ class Transformer {
   Index num_parameters() const { return parameters_.size(); }
   /// D*K logits per sample (the conditional head) rather than one number (the marginal head).
   bool is_conditional() const { return config_.output_size == config_.num_variables * config_.num_values; }
+  /// D, plus the [CLS] token with MarginalPooling::cls.
+  Index tokens_per_sample() const { return config_.num_variables + (reads_cls() ? 1 : 0); }
 
   Vector<Scalar>& parameters() { return parameters_; }
   const Vector<Scalar>& parameters() const { return parameters_; }
@@ -151,6 +170,10 @@ class Transformer {
   void initialize(Rng& rng) {
     embedding_.initialize(parameters_, rng);
     positions_.initialize(parameters_, rng);
+    if (reads_cls()) {
+      auto cls = parameters_.segment(cls_offset_, config_.width);
+      fill_normal(cls, rng);
+    }
     for (const auto& block : blocks_) {
       block.norm1.initialize(parameters_);
       block.attention.initialize(parameters_, rng);
@@ -173,7 +196,13 @@ class Transformer {
                       theirs.positional_encoding == config_.positional_encoding;
     detail::require<architecture_error>(same, "mam::Transformer::copy_trunk_from", trunk_description(config_),
                                         trunk_description(theirs));
-    parameters_.head(head_.offset()) = other.parameters().head(head_.offset());
+    // Embedding and positions lead both vectors; a [CLS] token (this net's own) may sit
+    // between them and the blocks.
+    const Index front = embedding_.num_parameters() + positions_.num_parameters();
+    parameters_.head(front) = other.parameters().head(front);
+    const Index blocks = blocks_.front().norm1.offset(), theirs_blocks = other.blocks_.front().norm1.offset();
+    parameters_.segment(blocks, head_.offset() - blocks) =
+        other.parameters().segment(theirs_blocks, other.head_.offset() - theirs_blocks);
   }
 
   /// Sets the head's output layer to zero: the network then outputs 0 for every input. The
@@ -192,7 +221,7 @@ class Transformer {
 
   /// Describes the architecture (for checkpoints: a checkpoint of another shape is refused).
   ArchitectureDescription architecture() const {
-    return {{"kind", "transformer"},
+    ArchitectureDescription description{{"kind", "transformer"},
             {"num_variables", std::to_string(config_.num_variables)},
             {"num_values", std::to_string(config_.num_values)},
             {"width", std::to_string(config_.width)},
@@ -202,6 +231,9 @@ class Transformer {
             {"head_width", std::to_string(config_.head_width)},
             {"output_size", std::to_string(config_.output_size)},
             {"positional_encoding", to_string(config_.positional_encoding)}};
+    // Only the [CLS] head says so: checkpoints from before that option (mean pooling) load.
+    if (reads_cls()) description.emplace_back("pooling", to_string(config_.pooling));
+    return description;
   }
 
   /// Forward pass of a D x batch code matrix into `context` (its buffers are reused). The
@@ -209,11 +241,19 @@ class Transformer {
   void forward(const Eigen::Ref<const CodeMatrix>& codes, Context& context, bool /*with_head*/ = true) const {
     validate_codes(codes, config_.num_variables, config_.num_values, "mam::Transformer::forward");
     context.codes = codes;
-    const Index d = config_.num_variables, batch = codes.cols();
+    const Index d = config_.num_variables, batch = codes.cols(), t = tokens_per_sample();
     context.blocks.resize(blocks_.size());
     Matrix<Scalar>& x0 = context.blocks.front().input;
-    embedding_.forward(parameters_, context.codes, x0);
-    positions_.add_to(parameters_, x0);
+    Matrix<Scalar>& embedded = reads_cls() ? context.embedded : x0;
+    embedding_.forward(parameters_, context.codes, embedded);
+    positions_.add_to(parameters_, embedded);
+    if (reads_cls()) {  // each sample's D tokens, then its [CLS] token
+      x0.resize(config_.width, t * batch);
+      for (Index s = 0; s < batch; ++s) {
+        x0.middleCols(s * t, d) = embedded.middleCols(s * d, d);
+        x0.col(s * t + d) = parameters_.segment(cls_offset_, config_.width);
+      }
+    }
     for (std::size_t l = 0; l < blocks_.size(); ++l) {
       const Block& block = blocks_[l];
       BlockCache& cache = context.blocks[l];
@@ -232,7 +272,9 @@ class Transformer {
       context.output = Eigen::Map<const Matrix<Scalar>>(context.head_output.data(), d * config_.num_values, batch);
     } else {
       context.pooled.resize(config_.width, batch);
-      for (Index s = 0; s < batch; ++s) context.pooled.col(s) = context.features.middleCols(s * d, d).rowwise().mean();
+      for (Index s = 0; s < batch; ++s)
+        context.pooled.col(s) = reads_cls() ? context.features.col(s * t + d)
+                                            : Vector<Scalar>(context.features.middleCols(s * t, d).rowwise().mean());
       head_.forward(parameters_, context.pooled, context.head, context.output);
     }
   }
@@ -250,10 +292,10 @@ class Transformer {
   /// `context`, adding dL/d parameters into `gradient`.
   void backward(Context& context, const Eigen::Ref<const Matrix<Scalar>>& d_output, Vector<Scalar>& gradient) const {
     const char* function = "mam::Transformer::backward";
-    const Index d = config_.num_variables, batch = context.batch_size();
+    const Index d = config_.num_variables, batch = context.batch_size(), t = tokens_per_sample();
     detail::require<shape_error>(
         d_output.rows() == config_.output_size && d_output.cols() == batch &&
-            context.blocks.size() == blocks_.size() && context.features.cols() == d * batch,
+            context.blocks.size() == blocks_.size() && context.features.cols() == t * batch,
         function, detail::concat("output gradients for the ", batch, " samples of a context filled by forward()"),
         detail::concat(d_output.rows(), " x ", d_output.cols()));
     detail::require<shape_error>(gradient.size() == num_parameters(), function,
@@ -265,9 +307,14 @@ class Transformer {
       head_.backward(parameters_, context.features, context.head, per_token, gradient, context.grad_branch);
     } else {
       head_.backward(parameters_, context.pooled, context.head, d_output, gradient, context.grad_head);
-      context.grad_branch.resize(config_.width, d * batch);
-      for (Index s = 0; s < batch; ++s)
-        context.grad_branch.middleCols(s * d, d) = (context.grad_head.col(s) / static_cast<Scalar>(d)).replicate(1, d);
+      context.grad_branch.resize(config_.width, t * batch);
+      if (reads_cls()) {
+        context.grad_branch.setZero();
+        for (Index s = 0; s < batch; ++s) context.grad_branch.col(s * t + d) = context.grad_head.col(s);
+      } else {
+        for (Index s = 0; s < batch; ++s)
+          context.grad_branch.middleCols(s * d, d) = (context.grad_head.col(s) / static_cast<Scalar>(d)).replicate(1, d);
+      }
     }
     final_norm_.backward(parameters_, context.final_norm, context.grad_branch, gradient, grad);
     for (std::size_t l = blocks_.size(); l-- > 0;) {
@@ -283,6 +330,18 @@ class Transformer {
       block.norm1.backward(parameters_, cache.norm1, context.grad_branch, gradient, context.grad_normalized);
       grad += context.grad_normalized;
     }
+    if (reads_cls()) {  // the [CLS] columns go to its vector, the token columns on down
+      Matrix<Scalar>& grad_tokens = context.grad_normalized;
+      grad_tokens.resize(config_.width, d * batch);
+      auto grad_cls = gradient.segment(cls_offset_, config_.width);
+      for (Index s = 0; s < batch; ++s) {
+        grad_tokens.middleCols(s * d, d) = grad.middleCols(s * t, d);
+        grad_cls += grad.col(s * t + d);
+      }
+      positions_.backward(grad_tokens, gradient);
+      embedding_.backward(context.codes, grad_tokens, gradient);
+      return;
+    }
     positions_.backward(grad, gradient);
     embedding_.backward(context.codes, grad, gradient);
   }
@@ -294,6 +353,8 @@ class Transformer {
     LayerNorm<Scalar> norm2;
     FeedForward<Scalar> feed_forward;
   };
+
+  bool reads_cls() const { return cls_offset_ >= 0; }
 
   static std::string trunk_description(const TransformerConfig& c) {
     return detail::concat("a trunk of D=", c.num_variables, ", K=", c.num_values, ", width ", c.width, ", ", c.heads,
@@ -314,6 +375,9 @@ class Transformer {
     detail::require<shape_error>(config.layers >= 1, function, "layers >= 1", config.layers);
     detail::require<shape_error>(config.feed_forward > 0, function, "feed_forward > 0", config.feed_forward);
     detail::require<shape_error>(config.head_width > 0, function, "head_width > 0", config.head_width);
+    detail::require<shape_error>(config.pooling == MarginalPooling::mean || config.output_size == 1, function,
+                                 "mean pooling for a conditional net (the [CLS] token serves the marginal head)",
+                                 to_string(config.pooling));
     detail::require<shape_error>(
         config.output_size == 1 || config.output_size == config.num_variables * config.num_values, function,
         detail::concat("output_size 1 (marginal) or D*K = ", config.num_variables * config.num_values,
@@ -327,6 +391,7 @@ class Transformer {
   std::vector<Block> blocks_;
   LayerNorm<Scalar> final_norm_{};
   FeedForward<Scalar> head_{};
+  Index cls_offset_ = -1;  ///< where the [CLS] token's vector starts; -1 without one
   Vector<Scalar> parameters_;
 };
 
