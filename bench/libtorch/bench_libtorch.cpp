@@ -8,6 +8,13 @@
 //                                                   gradients? (exit status 1 if not)
 //   mam_bench_libtorch --memory=mam|mam_bf16|libtorch|libtorch_lean|libtorch_bf16 [--shape=cpu|ising|molecule] [--steps=N]
 //                      [--threads=T]                peak RSS of N energy-based training steps
+//   mam_bench_libtorch --memory=transformer_mam|transformer_libtorch [--steps=N] [--threads=T]
+//                                                   peak RSS of N stage-1 training steps of the
+//                                                   conditional Transformer (D57 K40, width 128,
+//                                                   batch 128)
+//   mam_bench_libtorch --benchmark_filter=transformer   only the Transformer pairs: the training
+//                                                   pass at batch 128, the sampling pass at batch
+//                                                   1000, each with mam's fraction of its FLOP floor
 #include <dlfcn.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -16,6 +23,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -23,7 +31,9 @@
 #include <ATen/autocast_mode.h>
 
 #include "libtorch/reference_model.hpp"
+#include "libtorch/reference_transformer.hpp"
 #include "support/mam_operations.hpp"
+#include "support/transformer_operations.hpp"
 
 namespace mam::bench {
 namespace {
@@ -153,6 +163,69 @@ void torch_ancestral_sampling(benchmark::State& state, const Shape& s, int threa
   state.SetItemsProcessed(state.iterations() * s.batch);
 }
 
+reference::TransformerNet reference_transformer(const TransformerShape& s, bool conditional = true) {
+  return reference::TransformerNet(s.d, s.k, s.width, s.heads, s.layers, s.feed_forward, conditional);
+}
+
+torch::Tensor reference_codes(const TransformerShape& s, std::uint64_t seed) {
+  return reference::to_reference(transformer_codes(s, seed));
+}
+
+void torch_transformer_forward_backward(benchmark::State& state, const TransformerShape& s, int threads) {
+  torch::set_num_threads(threads);
+  torch::manual_seed(4);
+  reference::TransformerNet net = reference_transformer(s);
+  const torch::Tensor x = reference_codes(s, 4), d_logits = torch::rand({s.batch, s.d, s.k});
+  for (auto _ : state) {
+    net->zero_grad();
+    net->forward(x).backward(d_logits);
+  }
+  state.SetItemsProcessed(state.iterations() * s.batch);
+}
+
+void torch_transformer_sampling_pass(benchmark::State& state, const TransformerShape& s, int threads) {
+  torch::set_num_threads(threads);
+  torch::manual_seed(5);
+  reference::TransformerNet net = reference_transformer(s);
+  const torch::Tensor x = reference_codes(s, 5);
+  const torch::NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(net->forward(x).data_ptr());
+  state.SetItemsProcessed(state.iterations() * s.batch);
+}
+
+/// The molecule shape (D = 57 SELFIES tokens, K = 40) at the reference's Transformer sizes
+/// (feed-forward 4 x width, as its 768 / 3072): the training pass at batch 128 and the
+/// sampling pass at batch 1000.
+constexpr TransformerShape transformer_shapes[] = {
+    {57, 40, 128, 4, 4, 512, 128}, {57, 40, 256, 8, 4, 1024, 128},
+    {57, 40, 128, 4, 4, 512, 1000}, {57, 40, 256, 8, 4, 1024, 1000}};
+
+// The targets for the Transformer at 2 threads: the training pass, the sampling pass.
+constexpr double transformer_training_target = 0.8, transformer_sampling_target = 0.6;
+
+void register_transformer_pairs(Suite& suite, const TransformerShape& s, int threads) {
+  const std::string suffix = "/" + s.tag() + "/threads:" + std::to_string(threads);
+  const bool training = s.batch < 1000;
+  const std::string op = training ? "transformer_forward_backward" : "transformer_sampling_pass";
+  const std::string mam_name = "mam/" + op + suffix, torch_name = "libtorch/" + op + suffix;
+  const double target = threads == 2 ? (training ? transformer_training_target : transformer_sampling_target) : 0.0;
+  if (training) {
+    suite.add(mam_name, [=](benchmark::State& state) { mam_transformer_forward_backward(state, s, threads); });
+    suite.add(torch_name, [=](benchmark::State& state) { torch_transformer_forward_backward(state, s, threads); });
+  } else {
+    suite.add(mam_name, [=](benchmark::State& state) { mam_transformer_sampling_pass(state, s, threads); });
+    suite.add(torch_name, [=](benchmark::State& state) { torch_transformer_sampling_pass(state, s, threads); });
+  }
+  suite.add_ratio({op + " mam/LibTorch" + suffix, mam_name, torch_name, target, false});
+  // The FLOP floor: the pass's product FLOPs at the float kernel's rate, measured right
+  // after; the ratio is the fraction of that floor the pass reaches (1 = all kernel time).
+  const std::string gemm_name = "kernel_rate/transformer_float_gemm/" + s.tag() + suffix.substr(suffix.rfind('/'));
+  suite.add(gemm_name, [=](benchmark::State& state) { float_gemm_at(state, s, threads); });
+  const double flops = training ? s.forward_backward_flops() : s.forward_flops();
+  suite.add_ratio({op + " mam's fraction of the FLOP floor" + suffix, gemm_name, mam_name, 0.0, true,
+                   flops / float_gemm_flops(s)});
+}
+
 // ---------------------------------------------------------------------------------------------
 // Registration: every operation as a mam / LibTorch pair.
 
@@ -277,6 +350,108 @@ double relative_difference(const torch::Tensor& a, const torch::Tensor& b) {
   return (a - b).abs().max().item<double>() / std::max(b.abs().max().item<double>(), 1e-30);
 }
 
+/// Calls visit(name, part, tensor) for every parameter tensor of the LibTorch twin, with
+/// `part` the same numbers read from `flat`, a vector in mam's parameter layout (the
+/// parameters or a gradient of `net`), shaped as the tensor (vectors as n x 1). The layers are
+/// mam's own, built at the offsets the layout of transformer.hpp gives, so a walk that ends
+/// anywhere but at num_parameters() means the two layouts differ.
+template <class Visit>
+bool for_each_transformer_parameter(const Transformer<float>& net, const Vector<float>& flat,
+                                    reference::TransformerNet& twin, Visit visit) {
+  const TransformerConfig& c = net.config();
+  const Index w = c.width, k = c.num_values;
+  // The reference's symbol 0 is '?', mam's is K.
+  const auto table = net.embedding().table(flat);
+  Matrix<float> symbols(w, k + 1);
+  symbols << table.col(k), table.leftCols(k);
+  visit("embedding", Matrix<float>(symbols.transpose()), twin->embedding->weight);
+  Index offset = net.embedding().num_parameters() + net.positional_encoding().num_parameters();
+  auto linear_stack = [&](const std::string& name, const FeedForward<float>& stack, torch::nn::Sequential& torch_stack) {
+    std::size_t j = 0;
+    for (const auto& module : torch_stack->children()) {
+      auto* linear = module->as<torch::nn::Linear>();
+      if (linear == nullptr) continue;  // GELU
+      const Linear<float>& layer = stack.layers()[j++];
+      visit(name + " linear " + std::to_string(j) + " W", Matrix<float>(layer.weight(flat)), linear->weight);
+      visit(name + " linear " + std::to_string(j) + " b", Matrix<float>(layer.bias(flat)), linear->bias);
+    }
+  };
+  auto layer_norm = [&](const std::string& name, const LayerNorm<float>& norm, torch::nn::LayerNorm& torch_norm) {
+    visit(name + " gain", Matrix<float>(norm.gain(flat)), torch_norm->weight);
+    visit(name + " bias", Matrix<float>(norm.bias(flat)), torch_norm->bias);
+  };
+  for (Index l = 0; l < c.layers; ++l) {
+    auto block = (*twin->blocks)[l]->as<reference::TransformerBlock>();
+    const std::string name = "block " + std::to_string(l + 1);
+    const LayerNorm<float> norm1(w, offset);
+    const MultiHeadAttention<float> attention(w, c.heads, c.num_variables, offset + norm1.num_parameters());
+    const LayerNorm<float> norm2(w, attention.offset() + attention.num_parameters());
+    const FeedForward<float> feed_forward({w, c.feed_forward, w}, norm2.offset() + norm2.num_parameters());
+    offset = feed_forward.offset() + feed_forward.num_parameters();
+    layer_norm(name + " LN1", norm1, block->ln1);
+    const auto qkv = attention.qkv_weight(flat);
+    visit(name + " W_q", Matrix<float>(qkv.topRows(w)), block->attn->query->weight);
+    visit(name + " W_k", Matrix<float>(qkv.middleRows(w, w)), block->attn->key->weight);
+    visit(name + " W_v", Matrix<float>(qkv.bottomRows(w)), block->attn->value->weight);
+    visit(name + " W_o", Matrix<float>(attention.output_weight(flat)), block->attn->proj->weight);
+    layer_norm(name + " LN2", norm2, block->ln2);
+    linear_stack(name + " feed-forward", feed_forward, block->mlp);
+  }
+  const LayerNorm<float> final_norm(w, offset);
+  layer_norm("final LN", final_norm, twin->ln_f);
+  linear_stack("head", net.head(), twin->head);
+  return final_norm.offset() + final_norm.num_parameters() == net.head().offset() &&
+         net.head().offset() + net.head().num_parameters() == net.num_parameters();
+}
+
+void copy_parameters(const Transformer<float>& from, reference::TransformerNet& to) {
+  torch::NoGradGuard no_grad;
+  for_each_transformer_parameter(from, from.parameters(), to, [](const std::string&, const Matrix<float>& part,
+                                                                 torch::Tensor& tensor) {
+    tensor.copy_(to_tensor(part).reshape(tensor.sizes()));
+  });
+}
+
+/// mam's Transformer (sinusoidal positions, mean pooling) and its LibTorch twin with the same
+/// parameters: the same outputs and parameter gradients, for the conditional and the marginal
+/// net.
+bool check_transformer(const std::function<void(const std::string&, double, double)>& report) {
+  bool ok = true;
+  const TransformerShape s{9, 5, 16, 4, 2, 64, 6};
+  const CodeMatrix codes = transformer_codes(s, 22);
+  const torch::Tensor x = reference::to_reference(codes);
+  for (const bool conditional : {true, false}) {
+    Rng rng(22);
+    Transformer<float> net(s.config(conditional), rng);
+    // Biases of zero would leave their gradients and the products' bias additions untested.
+    for (float& p : net.parameters()) p += static_cast<float>(rng.uniform(-0.05, 0.05));
+    reference::TransformerNet twin = reference_transformer(s, conditional);
+    copy_parameters(net, twin);
+    const std::string name = std::string(conditional ? "transformer conditional" : "transformer marginal");
+
+    Transformer<float>::Context context;
+    net.forward(codes, context);
+    const torch::Tensor torch_out = twin->forward(x);
+    const torch::Tensor mam_out =
+        conditional ? to_tensor(context.output).t().reshape({s.batch, s.d, s.k}) : to_tensor(context.output).reshape({s.batch});
+    report(name + " output " + s.tag(), relative_difference(mam_out, torch_out.detach()), 2e-4);
+
+    const Matrix<float> d_out = Matrix<float>::Random(net.output_size(), s.batch);
+    Vector<float> gradient = net.zero_gradient();
+    net.backward(context, d_out, gradient);
+    twin->zero_grad();
+    torch_out.backward(to_tensor(d_out).t().reshape(torch_out.sizes()));
+    const bool same_layout = for_each_transformer_parameter(
+        net, gradient, twin, [&](const std::string& part, const Matrix<float>& mam_grad, torch::Tensor& tensor) {
+          report(name + " gradient " + part,
+                 relative_difference(to_tensor(mam_grad).reshape(tensor.sizes()), tensor.grad()), 2e-4);
+        });
+    ok = ok && same_layout;
+    std::printf("%-60s %s\n", (name + ": the walk covers every parameter").c_str(), same_layout ? "ok" : "FAILED");
+  }
+  return ok;
+}
+
 bool check_same_computation() {
   bool ok = true;
   auto report = [&](const std::string& what, double difference, double tolerance = 2e-4) {
@@ -347,6 +522,7 @@ bool check_same_computation() {
       report(name + " input W", relative_difference(copy->input_layer->weight, torch_net->input_layer->weight.grad()));
     }
   }
+  ok = check_transformer(report) && ok;
   return ok;
 }
 
@@ -361,7 +537,43 @@ long status_kib(const char* field) {
   return -1;
 }
 
+void print_memory(const std::string& side, const std::string& shape, int threads, int steps, long before, double loss) {
+  const long peak = status_kib("VmHWM:");
+  std::printf("{\"side\": \"%s\", \"shape\": \"%s\", \"threads\": %d, \"steps\": %d, \"rss_before_kib\": %ld, "
+              "\"peak_rss_kib\": %ld, \"step_peak_kib\": %ld, \"last_loss\": %.6g}\n",
+              side.c_str(), shape.c_str(), threads, steps, before, peak, peak - before, loss);
+}
+
+/// Stage-1 training steps of the conditional Transformer (forward, backward of a fixed
+/// dL/d logits, Adam) at the molecule shape, width 128, batch 128.
+int measure_transformer_memory(const std::string& side, int steps, int threads) {
+  const TransformerShape s = transformer_shapes[0];
+  set_num_threads(threads);
+  torch::set_num_threads(threads);
+  const long before = status_kib("VmRSS:");
+  double loss = 0.0;
+  if (side == "transformer_mam") {
+    MamTransformerStep step(s);
+    for (int i = 0; i < steps; ++i) loss = step();
+  } else {
+    torch::manual_seed(11);
+    reference::TransformerNet net = reference_transformer(s);
+    torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(AdamOptions{}.learning_rate));
+    const torch::Tensor x = reference_codes(s, 11), d_logits = torch::rand({s.batch, s.d, s.k});
+    for (int i = 0; i < steps; ++i) {
+      adam.zero_grad();
+      const torch::Tensor objective = (net->forward(x) * d_logits).sum();
+      objective.backward();
+      adam.step();
+      loss = objective.item<double>();
+    }
+  }
+  print_memory(side, s.tag(), threads, steps, before, loss);
+  return std::isfinite(loss) ? 0 : 1;
+}
+
 int measure_memory(const std::string& side, const Shape& s, int steps, int threads) {
+  if (side == "transformer_mam" || side == "transformer_libtorch") return measure_transformer_memory(side, steps, threads);
   set_num_threads(threads);
   torch::set_num_threads(threads);
   const long before = status_kib("VmRSS:");
@@ -384,14 +596,13 @@ int measure_memory(const std::string& side, const Shape& s, int steps, int threa
       loss = step();
     }
   } else {
-    std::fprintf(stderr, "--memory takes mam, mam_bf16, libtorch, libtorch_lean or libtorch_bf16, got '%s'\n",
+    std::fprintf(stderr,
+                 "--memory takes mam, mam_bf16, libtorch, libtorch_lean, libtorch_bf16, transformer_mam or "
+                 "transformer_libtorch, got '%s'\n",
                  side.c_str());
     return 2;
   }
-  const long peak = status_kib("VmHWM:");
-  std::printf("{\"side\": \"%s\", \"shape\": \"%s\", \"threads\": %d, \"steps\": %d, \"rss_before_kib\": %ld, "
-              "\"peak_rss_kib\": %ld, \"step_peak_kib\": %ld, \"last_loss\": %.6g}\n",
-              side.c_str(), s.tag().c_str(), threads, steps, before, peak, peak - before, loss);
+  print_memory(side, s.tag(), threads, steps, before, loss);
   return std::isfinite(loss) ? 0 : 1;
 }
 
@@ -428,6 +639,8 @@ int main(int argc, char** argv) {
   Suite suite;
   for (const Shape& s : {cpu_shape, ising_shape, molecule_shape})
     for (int threads : {1, 2}) register_pairs(suite, s, threads);
+  for (const TransformerShape& s : transformer_shapes)
+    for (int threads : {1, 2}) register_transformer_pairs(suite, s, threads);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   RecordingReporter reporter(::isatty(STDOUT_FILENO) != 0);
