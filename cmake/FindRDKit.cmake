@@ -7,8 +7,9 @@
 #
 # Defines
 #   RDKit_FOUND          TRUE when the headers, Boost's headers and the core libraries exist
-#   RDKit::RDKit         imported target: headers + RDKitDescriptors RDKitSmilesParse
-#                        RDKitGraphMol RDKitRDGeneral (+ Boost headers)
+#   RDKit::RDKit         imported target: headers + RDKitDescriptors RDKitFingerprints
+#                        RDKitChemTransforms RDKitDataStructs RDKitSmilesParse RDKitGraphMol
+#                        RDKitRDGeneral (+ Boost headers)
 #   RDKit::MolDraw2D     imported target for molecule drawing (RDKitMolDraw2D + RDKit::RDKit),
 #                        only when that library is installed
 #   RDKit_INCLUDE_DIR    the directory that holds GraphMol/, RDGeneral/, ...
@@ -17,7 +18,7 @@
 include(FindPackageHandleStandardArgs)
 
 find_path(RDKit_INCLUDE_DIR GraphMol/SmilesParse/SmilesParse.h PATH_SUFFIXES rdkit)
-set(_rdkit_core_components Descriptors SmilesParse GraphMol RDGeneral)
+set(_rdkit_core_components Descriptors Fingerprints ChemTransforms DataStructs SmilesParse GraphMol RDGeneral)
 set(_rdkit_library_vars "")
 foreach(component IN LISTS _rdkit_core_components ITEMS MolDraw2D)
   find_library(RDKit_${component}_LIBRARY NAMES RDKit${component})

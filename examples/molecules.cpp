@@ -2,9 +2,12 @@
 // as the judge of validity and Crippen logP.
 //
 //   --mode mle     maximum likelihood on NCI molecules (Debian rdkit-data): stage 1 fits the
-//                  conditionals (AO-ARM), stage 2 the marginals (self-consistency); then
-//                  samples are scored for validity, uniqueness, novelty and logP, and a seed
-//                  molecule is completed with its positions --mask-from..--mask-to resampled.
+//                  conditionals (AO-ARM), stage 2 the marginals (chain targets or
+//                  self-consistency), on 90% of the molecules (--test-fraction holds out the
+//                  rest); then the test and training NLL in bits per molecule, samples scored
+//                  by the MOSES metrics against the held-out molecules, and a seed molecule
+//                  completed with its positions --mask-from..--mask-to resampled.
+//   --net          mlp (residual MLPs, default), transformer, or both one after the other.
 //   --mode energy  no data in the objective: the target p*(x) ~ exp(-(logP(x) - g*)^2 / tau)
 //                  over SELFIES strings of length 55 (any SELFIES string decodes to a
 //                  molecule); the data only provide the alphabet. Warm start (default): MCMC
@@ -15,11 +18,13 @@
 // RDKit, PNG histograms and curves), checkpoints (--resume continues from them; Ctrl-C saves
 // one) and one JSON line with the mode's metrics last.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <unordered_set>
@@ -45,13 +50,15 @@
 #include "support/matmul_option.hpp"
 #include "support/marginal_stage.hpp"
 #include "support/molecule_data.hpp"
+#include "support/molecule_metrics.hpp"
 #include "support/png.hpp"
 #include "support/progress.hpp"
 #include "support/run.hpp"
 
 namespace {
 
-using Model = mam::ResidualMarginalizationModel<float>;
+using MlpModel = mam::ResidualMarginalizationModel<float>;
+using TransformerModel = mam::TransformerMarginalizationModel<float>;
 namespace ex = mam::examples;
 namespace chem = mam::examples::chemistry;
 using namespace mam::examples::molecules;  // the example's data, metrics and target
@@ -63,7 +70,11 @@ struct Options : ex::RunOptions {
   int length = 0;  // 0: 60 for SMILES, 55 for SELFIES
   bool neutral = false;  // drop molecules with charged atoms (and so charged symbols)
   int smiles_augment = 0;  // randomized SMILES per molecule to train on (0: the canonical SMILES)
-  int hidden = 512, layers = 4, batch = 256;
+  std::string net = "mlp";  // mlp, transformer, or both (one after the other); see docs/molecules.md for why mlp
+  int hidden = 512, layers = 4, batch = 256;  // the MLP's width; layers and batch of either net
+  int width = 128, heads = 4, feed_forward = 0, head_width = 0;  // the Transformer's (0: 2 x width, width)
+  double test_fraction = 0.1;  // molecules held out as the test set (MLE mode)
+  long nll_orders = 2;         // random orders of the AO-ARM-E likelihood
   double learning_rate = 1e-3, final_lr_fraction = 1.0, clip = 0.0;
   double average = 0.999;  // decay of each stage's parameter average (0 = off; energy mode: 0)
   // Maximum likelihood.
@@ -190,6 +201,57 @@ void apply_energy_defaults(const CLI::App& app, Options& o) {
   if (unset("--minutes")) o.minutes = 10.0;
 }
 
+/// A Transformer (--net transformer) trains on smaller batches than the MLP, and stage 2's
+/// chain targets keep a smaller pool: a Transformer walks by a full pass per revealed
+/// position, so filling a pool of 1024 strings of 60 tokens took 8 minutes on 1 busy core
+/// (see docs/molecules.md).
+void apply_net_defaults(const CLI::App& app, const std::string& net, Options& o) {
+  if (net != "transformer") return;
+  if (app.count("--batch") == 0) o.batch = 128;
+  if (app.count("--pool-size") == 0) o.stage2.pool_size = 256;
+}
+
+mam::TransformerConfig transformer_config(mam::Index d, mam::Index k, const Options& o) {
+  mam::TransformerConfig config;
+  config.num_variables = d;
+  config.num_values = k;
+  config.width = o.width;
+  config.heads = o.heads;
+  config.layers = o.layers;
+  config.feed_forward = o.feed_forward > 0 ? o.feed_forward : 2 * o.width;
+  config.head_width = o.head_width > 0 ? o.head_width : o.width;
+  return config;
+}
+
+/// Mean negative log-likelihood of complete strings, in bits per molecule.
+struct NllBits {
+  double chain = std::nan("");          ///< by the conditionals' chain rule, log-mean-exp over random orders (AO-ARM-E)
+  double left_to_right = std::nan("");  ///< by the chain rule left to right (the SMILES sampler's own likelihood)
+  double marginal = std::nan("");       ///< by the marginal net, one pass (normalized at all '?')
+};
+
+template <class Model>
+NllBits nll_bits(const Model& model, const mam::CodeMatrix& codes, long orders, bool left_to_right, mam::Rng& rng) {
+  NllBits nll;
+  if (codes.cols() == 0) return nll;
+  double chain = 0.0, in_order = 0.0, marginal = 0.0;
+  const mam::Index batch = 256;
+  std::vector<mam::Index> positions(static_cast<std::size_t>(codes.rows()));
+  std::iota(positions.begin(), positions.end(), mam::Index{0});
+  for (mam::Index first = 0; first < codes.cols(); first += batch) {
+    const mam::CodeMatrix x = codes.middleCols(first, std::min(batch, codes.cols() - first));
+    chain -= model.log_likelihood_chain(x, orders, rng).sum();
+    if (left_to_right)
+      in_order -= model.log_likelihood_chain(x, mam::Orders(static_cast<std::size_t>(x.cols()), positions)).sum();
+    marginal -= model.log_marginal(x).sum();
+  }
+  const double bits = std::log(2.0) * static_cast<double>(codes.cols());
+  nll.chain = chain / bits;
+  if (left_to_right) nll.left_to_right = in_order / bits;
+  nll.marginal = marginal / bits;
+  return nll;
+}
+
 auto no_schedule = [](double) {};
 auto no_extra = [](const mam::StepReport&) { return std::make_tuple(std::nan(""), std::nan(""), std::nan("")); };
 
@@ -210,6 +272,7 @@ mam::TrainerOptions trainer_options(const Options& o) {
 
 /// Stage 1 (conditionals from data) to `total_steps` (or for `minutes` if > 0), resuming from
 /// its checkpoint if asked. Returns the trainer's step count, or -1 if interrupted.
+template <class Model>
 long train_conditionals(Model& model, const mam::CodeMatrix& training_codes, const Options& o, const std::string& name,
                         long total_steps, double minutes, TrainingLog& log) {
   mam::ConditionalTrainer<Model> trainer(model, training_codes, trainer_options(o), o.seed + 1);
@@ -235,6 +298,265 @@ void write_histogram(const std::string& path, const std::string& title, const st
       .save_png(path);
 }
 
+/// Trains `model` (unless --evaluate-only) in o.out and evaluates it, adding the headline
+/// numbers to `summary`. Returns the exit code when the training ends early (a stop request or
+/// --stop-after), else nothing.
+template <class Model>
+std::optional<int> train_and_evaluate(Model& model, const std::string& net, Options o, const MoleculeData& data,
+                                      const Representation& representation, ex::JsonLine& summary) {
+  ex::set_matmul_precision(model, o.matmul);
+  const bool energy = o.mode == "energy";
+  const std::unordered_set<std::string> training(data.canonical.begin(), data.canonical.end());
+  const auto d = static_cast<mam::Index>(o.length);
+  const mam::Index k = data.vocabulary.size();
+  TrainingLog log(o.stop_after);
+  bool finished = true;
+  LogPTarget target(data.vocabulary, representation, o.target, o.tau, o.invalid_distance);
+  long energy_steps_done = 0, stage1_steps_done = 0, stage2_steps_done = 0;
+  TargetSamples mcmc;
+  double tau_now = o.tau;
+
+  if (o.evaluate_only) {
+    const mam::io::KeyValues stored = mam::io::load_model(o.out + "/model.ckpt", model);
+    if (mam::Vocabulary::from_key_values(stored) != data.vocabulary)
+      throw mam::value_error("mam_molecules: " + o.out + "/model.ckpt was trained with another vocabulary");
+  } else if (!energy) {
+    // Stage 2's checkpoint holds the whole model: with it, stage 1 is done.
+    const std::string stage2_checkpoint = o.out + "/marginal.ckpt";
+    const bool stage1_done = o.resume && std::filesystem::exists(stage2_checkpoint);
+    if (!stage1_done) {
+      stage1_steps_done = train_conditionals(model, data.training_codes, o, "conditional", o.stage1_steps, o.stage1_minutes, log);
+      finished = stage1_steps_done >= 0;
+    }
+    if (finished) {
+      const mam::MarginalTrainerOptions options = marginal_trainer_options(o);
+      if (!stage1_done) o.stage2.prepare(model);
+      mam::MarginalTrainer<Model> trainer(model, data.training_codes, options, o.seed + 2);
+      const Stage stage{"marginal", stage2_checkpoint, o.stage2_minutes > 0.0 ? 0 : o.stage2_steps,
+                        o.stage2_minutes};
+      finished = run_stage(trainer, stage, o, log, no_schedule, no_extra);
+      if (finished) ex::use_average(trainer, model);
+      stage2_steps_done = trainer.steps();
+    }
+  } else {
+    const std::string energy_checkpoint = o.out + "/energy.ckpt";
+    const bool pretrain_done = o.resume && std::filesystem::exists(energy_checkpoint);
+    const bool warm_start = o.mcmc_minutes > 0.0 || o.mcmc_steps > 0;
+    if (warm_start && o.pretrain_steps == 0 && o.pretrain_minutes <= 0.0)
+      throw mam::value_error("mam_molecules: the MCMC warm start needs pretraining on its samples "
+                             "(--pretrain-minutes or --pretrain-steps > 0)");
+    mam::CodeMatrix pretrain_codes = data.training_codes;
+    if (warm_start && !pretrain_done) {
+      mcmc = sample_target(target, data.vocabulary,
+                           {d, o.mcmc_chains, o.mcmc_thinning, ex::budget_of(o.mcmc_steps, o.mcmc_minutes), o.seed + 6});
+      log.seconds += mcmc.seconds;
+      finished = !ex::interrupted();
+      if (!finished) log.end = mam::FitEnd::stop_requested;
+      std::fprintf(stderr,
+                   "mcmc: %ld steps of %ld chains in %.0f s, acceptance %.3f (substitute %.3f, insert %.3f, "
+                   "delete %.3f); %ld samples, %.1f%% within +-0.5, %ld distinct molecules\n",
+                   mcmc.steps, o.mcmc_chains, mcmc.seconds, mcmc.counts.acceptance_rate(), mcmc.counts.acceptance_rate(0),
+                   mcmc.counts.acceptance_rate(1), mcmc.counts.acceptance_rate(2), static_cast<long>(mcmc.codes.cols()),
+                   100.0 * mcmc.within, mcmc.distinct);
+      pretrain_codes = mcmc.codes;
+    }
+    const bool pretrain = (o.pretrain_steps > 0 || o.pretrain_minutes > 0.0) && !pretrain_done;
+    const bool pretrain_marginal = o.pretrain_marginal_steps > 0 || o.pretrain_marginal_minutes > 0.0;
+    if (finished && pretrain)
+      finished = train_conditionals(model, pretrain_codes, o, "pretrain", o.pretrain_steps, o.pretrain_minutes, log) >= 0;
+    if (finished && pretrain && pretrain_marginal) {
+      o.stage2.prepare(model);
+      mam::MarginalTrainer<Model> trainer(model, pretrain_codes, marginal_trainer_options(o), o.seed + 2);
+      const Stage stage{"pretrain-marginal", o.out + "/pretrain_marginal.ckpt",
+                        o.pretrain_marginal_minutes > 0.0 ? 0 : o.pretrain_marginal_steps, o.pretrain_marginal_minutes};
+      finished = run_stage(trainer, stage, o, log, no_schedule, no_extra);
+      if (finished) ex::use_average(trainer, model);
+    }
+    if (finished) {
+      mam::EnergyTrainerOptions options;
+      options.trainer = trainer_options(o);
+      options.alpha = o.alpha;
+      options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, d);
+      options.refresh_every = o.refresh_every;
+      options.reinforce_conditional = o.reinforce_conditional;
+      auto log_f = [&target](const mam::CodeMatrix& x) { return target(x); };
+      mam::EnergyTrainer<Model, decltype(log_f)> trainer(model, log_f, options, o.seed + 3);
+      // Annealing: tau moves geometrically from --tau-start to --tau over the first 80% of
+      // the run. From above: a broad target first; from below (the default): logP counts
+      // more than string entropy while the samples first concentrate.
+      auto schedule = [&](double fraction) {
+        if (o.tau_start > 0.0) {
+          const double t = std::min(1.0, fraction / 0.8);
+          tau_now = o.tau_start * std::pow(o.tau / o.tau_start, t);
+        }
+        target.set_tau(tau_now);
+      };
+      auto extra = [&](const mam::StepReport&) {
+        return std::make_tuple(target.tau(), target.last_within(), target.last_mean_log_p());
+      };
+      finished = run_stage(trainer, {"energy", energy_checkpoint, o.energy_steps, o.minutes}, o, log, schedule, extra);
+      if (finished) ex::use_average(trainer, model);
+      energy_steps_done = trainer.steps();
+      target.set_tau(o.tau);  // evaluation against the real target
+    }
+  }
+  if (!o.evaluate_only) ex::write_text_atomically(o.out + "/training.csv", log.csv.str());
+  if (!finished) return ex::unfinished(log.end, o.stop_after, log.checkpoint.empty() ? o.out : log.checkpoint);
+  mam::io::KeyValues metadata{{"example", "molecules"}, {"mode", o.mode}, {"strings", representation.name()},
+                              {"seed", std::to_string(o.seed)}, {"smiles_augment", std::to_string(o.smiles_augment)}, {"net", net}};
+  for (const auto& entry : data.vocabulary.to_key_values()) metadata.push_back(entry);
+  if (!o.evaluate_only) mam::io::save_model(o.out + "/model.ckpt", model, metadata);
+  if (!o.evaluate_only)
+    ex::line_plot("mam_molecules training loss", "logged step", {{"loss", log.step, log.loss, {200, 30, 30}}})
+      .save_png(o.out + "/training.png");
+
+  // Samples: validity, uniqueness, novelty, logP.
+  mam::Rng eval_rng(o.seed + 4);
+  mam::SamplingOptions sampling;
+  sampling.temperature = o.temperature;
+  std::vector<mam::Index> left_to_right(static_cast<std::size_t>(d));
+  for (mam::Index i = 0; i < d; ++i) left_to_right[static_cast<std::size_t>(i)] = i;
+  const mam::CodeMatrix samples = o.sample_order == "random"
+                                      ? mam::sample_ancestral(model, o.samples, eval_rng, sampling)
+                                      : mam::sample_ancestral(model, o.samples, left_to_right, eval_rng, sampling);
+  const std::vector<std::string> sample_smiles = decode_all(samples, data.vocabulary, representation);
+  const auto properties = properties_of(sample_smiles);
+  const SampleMetrics metrics = sample_metrics(properties, training);
+  std::vector<std::string> grid, legends;
+  pick_for_grid(properties, 24, training, grid, legends);
+  ex::write_text_atomically(o.out + "/samples.svg", chem::molecule_grid_svg(grid, legends, 6, 220));
+  std::ostringstream listing;
+  for (std::size_t i = 0; i < sample_smiles.size(); ++i)
+    listing << sample_smiles[i] << '\t' << (properties[i].valid ? properties[i].canonical : "invalid") << '\n';
+  ex::write_text_atomically(o.out + "/samples.smi", listing.str());
+  const double data_log_p = std::accumulate(data.log_p.begin(), data.log_p.end(), 0.0) / static_cast<double>(data.log_p.size());
+  std::printf("%ld samples (%s order, temperature %.2f): %.1f%% valid (of the invalid, %ld are SMILES syntax errors), "
+              "%.1f%% of valid unique, %.1f%% of unique novel\n",
+              metrics.quality.count, o.sample_order.c_str(), o.temperature, 100.0 * metrics.quality.valid_fraction(),
+              metrics.syntax_errors, 100.0 * metrics.quality.unique_fraction(), 100.0 * metrics.quality.novel_fraction());
+  std::printf("logP of valid samples: mean %.3f, std %.3f; of the training molecules: mean %.3f\n",
+              metrics.log_p_mean, metrics.log_p_std, data_log_p);
+
+  if (!energy) {
+    write_histogram(o.out + "/logp.png", "logP: MaM samples vs training molecules", metrics.log_p, data.log_p, {});
+    // Conditional generation: the seed keeps its tokens outside mask_from..mask_to.
+    const int mask_to = std::min(o.mask_to, o.length - 1);
+    mam::Index seed_index = 0;
+    for (mam::Index c = 0; c < data.codes.cols(); ++c)
+      if ((data.codes.col(c).array() != data.vocabulary.padding_code()).count() > mask_to + 3) {
+        seed_index = c;
+        break;
+      }
+    mam::CodeMatrix partial(d, o.conditional_samples);
+    for (mam::Index c = 0; c < partial.cols(); ++c) partial.col(c) = data.codes.col(seed_index);
+    if (o.mask_from <= mask_to) partial.middleRows(o.mask_from, mask_to - o.mask_from + 1).setConstant(mam::unknown);
+    const mam::CodeMatrix completed = mam::sample_conditional(model, partial, eval_rng, sampling);
+    const auto completed_properties = properties_of(decode_all(completed, data.vocabulary, representation));
+    const SampleMetrics conditional = sample_metrics(completed_properties, training);
+    const std::string& seed_molecule = data.canonical[static_cast<std::size_t>(seed_index)];
+    long changed = 0;
+    for (const auto& p : completed_properties) changed += p.valid && p.canonical != seed_molecule;
+    std::vector<std::string> cgrid{seed_molecule}, clegends{"seed"};
+    pick_for_grid(completed_properties, 17, training, cgrid, clegends);
+    ex::write_text_atomically(o.out + "/conditional.svg", chem::molecule_grid_svg(cgrid, clegends, 6, 220));
+    std::printf("conditional generation from %s, positions %d..%d resampled: %.1f%% valid, %ld distinct, "
+                "%ld differ from the seed\n",
+                seed_molecule.c_str(), o.mask_from, mask_to, 100.0 * conditional.quality.valid_fraction(), conditional.quality.unique,
+                changed);
+    // The MOSES metrics of the samples against the held-out molecules.
+    MosesMetrics moses;
+    if (!data.test_canonical.empty()) {
+      moses = moses_metrics(sample_smiles, ReferenceSet(data.test_canonical), training);
+      std::printf("MOSES metrics against the %zu held-out molecules: valid, unique and novel %.3f; IntDiv %.3f, SNN "
+                  "%.3f, Frag %.3f, Scaf %.3f, W1 logP %.3f, W1 weight %.1f\n",
+                  data.test_canonical.size(), moses.valid_unique_novel, moses.int_div, moses.snn, moses.frag,
+                  moses.scaf, moses.logp_w1, moses.weight_w1);
+    }
+    // Likelihoods in bits per molecule: the held-out molecules next to as many training
+    // molecules, so memorization shows as a gap.
+    const auto nll_start = std::chrono::steady_clock::now();
+    const mam::Index compared = std::min(data.codes.cols(), std::max<mam::Index>(data.test_codes.cols(), 1));
+    const bool in_order = o.sample_order == "left-to-right";
+    const NllBits test_nll = nll_bits(model, data.test_codes, o.nll_orders, in_order, eval_rng);
+    const NllBits train_nll = nll_bits(model, data.codes.leftCols(compared), o.nll_orders, in_order, eval_rng);
+    const double nll_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - nll_start).count();
+    std::printf("NLL in bits per molecule, AO-ARM-E (%ld orders) / marginal net: test %.1f / %.1f (%ld held-out "
+                "molecules), training %.1f / %.1f (%ld); %.0f s\n",
+                o.nll_orders, test_nll.chain, test_nll.marginal, static_cast<long>(data.test_codes.cols()),
+                train_nll.chain, train_nll.marginal, static_cast<long>(compared), nll_seconds);
+    if (in_order)
+      std::printf("NLL in bits per molecule, left to right (the sampler's order): test %.1f, training %.1f\n",
+                  test_nll.left_to_right, train_nll.left_to_right);
+    ex::JsonLine& json = summary;
+    json.add("mode", o.mode).add("net", net).add("strings", representation.name()).add("length", o.length);
+    json.add("parameters", static_cast<long>(model.marginal().num_parameters() + model.conditional().num_parameters()));
+    json.add("vocabulary", static_cast<long>(k)).add("molecules", static_cast<long>(data.canonical.size()));
+    json.add("test_molecules", static_cast<long>(data.test_codes.cols()));
+    json.add("test_nll_bits", test_nll.chain).add("test_nll_bits_marginal", test_nll.marginal);
+    json.add("train_nll_bits", train_nll.chain).add("train_nll_bits_marginal", train_nll.marginal);
+    if (in_order)
+      json.add("test_nll_bits_left_to_right", test_nll.left_to_right)
+          .add("train_nll_bits_left_to_right", train_nll.left_to_right);
+    json.add("nll_orders", o.nll_orders);
+    if (!data.test_canonical.empty()) moses.add_to(json);
+    json.add("smiles_augment", o.smiles_augment).add("training_strings", static_cast<long>(data.training_codes.cols()));
+    json.add("samples", metrics.quality.count).add("sample_order", o.sample_order).add("temperature", o.temperature)
+        .add("left_to_right_share", o.left_to_right_share).add("padding_tail_share", o.padding_tail_share).add("average", o.average);
+    json.add("valid", metrics.quality.valid_fraction()).add("invalid_syntax", static_cast<double>(metrics.syntax_errors) / static_cast<double>(metrics.quality.count));
+    if (data.test_canonical.empty()) json.add("unique", metrics.quality.unique_fraction());  // else MOSES's, below
+    json.add("novel", metrics.quality.novel_fraction());
+    json.add("logp_mean", metrics.log_p_mean).add("logp_std", metrics.log_p_std).add("logp_mean_data", data_log_p);
+    json.add("conditional_valid", conditional.quality.valid_fraction()).add("conditional_distinct", conditional.quality.unique);
+    json.add("stage1_steps", stage1_steps_done).add("stage2_steps", stage2_steps_done);
+    json.add("train_seconds", log.seconds).add("seed", static_cast<long>(o.seed));
+  } else {
+    long within = 0;
+    for (const auto& p : properties) within += p.valid && std::abs(p.log_p - o.target) <= 0.5;
+    const double within_fraction = static_cast<double>(within) / static_cast<double>(metrics.quality.count);
+    // The paper's figure: mean over model samples of log p_theta(x) - log f(x), log p by the
+    // marginal net (one pass), and by the chain rule (AO-ARM-S, L passes) for comparison.
+    double ratio_marginal = 0.0, ratio_chain = 0.0;
+    const mam::Index eval_batch = 256;
+    for (mam::Index first = 0; first < samples.cols(); first += eval_batch) {
+      const mam::Index n = std::min(eval_batch, samples.cols() - first);
+      const mam::CodeMatrix x = samples.middleCols(first, n);
+      const mam::Vector<double> log_p = model.log_marginal(x);
+      const mam::Vector<double> log_p_chain = model.log_likelihood_chain(x, 1, eval_rng);
+      for (mam::Index c = 0; c < n; ++c) {
+        const double log_f = target.log_f(properties[static_cast<std::size_t>(first + c)]);
+        ratio_marginal += log_p[c] - log_f;
+        ratio_chain += log_p_chain[c] - log_f;
+      }
+    }
+    ratio_marginal /= static_cast<double>(samples.cols());
+    ratio_chain /= static_cast<double>(samples.cols());
+    write_histogram(o.out + "/logp.png", "logP: MaM samples vs training molecules", metrics.log_p, data.log_p,
+                    {{"target g*", o.target, {0, 140, 0}},
+                     {"g* - 0.5", o.target - 0.5, {120, 200, 120}},
+                     {"g* + 0.5", o.target + 0.5, {120, 200, 120}}});
+    std::printf("target logP %.2f, tau %.3g: %.1f%% of samples within +-0.5; logP mean %.3f, std %.3f\n", o.target,
+                o.tau, 100.0 * within_fraction, metrics.log_p_mean, metrics.log_p_std);
+    std::printf("mean(log p - log f) over samples: %.2f (marginal net), %.2f (chain rule)\n", ratio_marginal,
+                ratio_chain);
+    ex::JsonLine& json = summary;
+    json.add("mode", o.mode).add("net", net).add("strings", representation.name()).add("length", o.length);
+    json.add("vocabulary", static_cast<long>(k)).add("target", o.target).add("tau", o.tau);
+    json.add("samples", metrics.quality.count).add("within_0.5", within_fraction).add("logp_mean", metrics.log_p_mean);
+    json.add("logp_std", metrics.log_p_std).add("valid", metrics.quality.valid_fraction()).add("unique", metrics.quality.unique_fraction());
+    json.add("mean_log_ratio_marginal", ratio_marginal).add("mean_log_ratio_chain", ratio_chain);
+    json.add("alpha", o.alpha).add("tau_start", o.tau_start);
+    json.add("reinforce_conditional", static_cast<int>(o.reinforce_conditional));
+    json.add("pretrain_steps", o.pretrain_steps).add("pretrain_minutes", o.pretrain_minutes);
+    json.add("pretrain_marginal_minutes", o.pretrain_marginal_minutes).add("minutes", o.minutes);
+    json.add("mcmc_chains", o.mcmc_chains).add("mcmc_steps", mcmc.steps).add("mcmc_seconds", mcmc.seconds);
+    json.add("mcmc_acceptance", mcmc.counts.acceptance_rate()).add("mcmc_insert_acceptance", mcmc.counts.acceptance_rate(1));
+    json.add("mcmc_samples", static_cast<long>(mcmc.codes.cols())).add("mcmc_within_0.5", mcmc.within);
+    json.add("mcmc_distinct", mcmc.distinct).add("steps", energy_steps_done);
+    json.add("train_seconds", log.seconds).add("seed", static_cast<long>(o.seed));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -246,8 +568,25 @@ int main(int argc, char** argv) {
   app.add_option("--data", o.data, "SMILES file, one molecule per line (first field)");
   app.add_option("--length", o.length, "string length L in tokens (0: 60 for SMILES, 55 for SELFIES)")
       ->check(CLI::Range(0, 512));
-  app.add_option("--hidden", o.hidden, "hidden width of both networks (512; energy mode: 256)")->check(CLI::PositiveNumber);
-  app.add_option("--layers", o.layers, "layers of both networks (4; energy mode: 3)")->check(CLI::PositiveNumber);
+  app.add_option("--net", o.net,
+                 "network family of both networks: mlp (the residual MLP; default), transformer, or both (one after "
+                 "the other in --out/mlp and --out/transformer, same data, seed and budget, compared in the last line)")
+      ->check(CLI::IsMember({"mlp", "transformer", "both"}));
+  app.add_option("--hidden", o.hidden, "MLP: hidden width of both networks (512; energy mode: 256)")->check(CLI::PositiveNumber);
+  app.add_option("--layers", o.layers, "layers (MLP) or blocks (Transformer) of both networks (4; energy mode: 3)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--width", o.width, "Transformer: embedding width (128)")->check(CLI::PositiveNumber);
+  app.add_option("--heads", o.heads, "Transformer: attention heads, dividing --width (4)")->check(CLI::PositiveNumber);
+  app.add_option("--feed-forward", o.feed_forward, "Transformer: hidden width of each block's feed-forward (0: 2 x width)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--head-width", o.head_width, "Transformer: hidden width of the marginal head (0: width)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--test-fraction", o.test_fraction,
+                 "MLE mode: share of the molecules held out (seeded split) for the test NLL and the distribution "
+                 "metrics (0.1)")
+      ->check(CLI::Range(0.0, 0.5));
+  app.add_option("--nll-orders", o.nll_orders, "MLE mode: random orders of the AO-ARM-E likelihood (log-mean-exp; 2)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--batch", o.batch, "batch size (256; energy mode: 128)")->check(CLI::Range(2, 1 << 16));
   app.add_option("--lr", o.learning_rate, "Adam learning rate (1e-3; energy mode: 3e-3)")->check(CLI::PositiveNumber);
   app.add_option("--final-lr", o.final_lr_fraction,
@@ -360,237 +699,52 @@ int main(int argc, char** argv) {
 
     // Data.
     if (representation.selfies() && app.count("--smiles-augment") == 0) o.smiles_augment = 0;
-    mam::Rng augment_rng(o.seed + 5);
-    const MoleculeData data =
-        load_molecules(o.data, representation, o.length, o.neutral, o.smiles_augment, augment_rng);
-    std::fprintf(stderr, "data: %ld molecules read from %s, %zu kept as %s of at most %d tokens (vocabulary %ld)\n",
-                 data.read, o.data.c_str(), data.canonical.size(), representation.name(), o.length,
-                 static_cast<long>(data.vocabulary.size()));
+    mam::Rng augment_rng(o.seed + 5), split_rng(o.seed + 7);
+    const MoleculeData data = load_molecules(o.data, representation, o.length, o.neutral, o.smiles_augment,
+                                             augment_rng, energy ? 0.0 : o.test_fraction, split_rng);
+    std::fprintf(stderr,
+                 "data: %ld molecules read from %s, %zu kept as %s of at most %d tokens (vocabulary %ld): %zu for "
+                 "training, %zu held out\n",
+                 data.read, o.data.c_str(), data.canonical.size() + data.test_canonical.size(), representation.name(),
+                 o.length, static_cast<long>(data.vocabulary.size()), data.canonical.size(), data.test_canonical.size());
     for (const auto& [reason, count] : data.dropped) std::fprintf(stderr, "  dropped %5ld: %s\n", count, reason.c_str());
     if (o.smiles_augment > 0)
       std::fprintf(stderr, "  training on %ld randomized SMILES (%d per molecule; %ld longer than %d tokens skipped)\n",
                    static_cast<long>(data.training_codes.cols()), o.smiles_augment, data.spellings_too_long, o.length);
-    const std::unordered_set<std::string> training(data.canonical.begin(), data.canonical.end());
     const auto d = static_cast<mam::Index>(o.length);
     const mam::Index k = data.vocabulary.size();
     o.padding_code = data.vocabulary.padding_code();
 
-    mam::Rng rng(o.seed);
-    Model model = mam::make_residual_model<float>(d, k, o.hidden, o.layers, rng);
-    ex::set_matmul_precision(model, o.matmul);
-    TrainingLog log(o.stop_after);
-    bool finished = true;
-    LogPTarget target(data.vocabulary, representation, o.target, o.tau, o.invalid_distance);
-    long energy_steps_done = 0, stage1_steps_done = 0, stage2_steps_done = 0;
-    TargetSamples mcmc;
-    double tau_now = o.tau;
-
-    if (o.evaluate_only) {
-      const mam::io::KeyValues stored = mam::io::load_model(o.out + "/model.ckpt", model);
-      if (mam::Vocabulary::from_key_values(stored) != data.vocabulary)
-        throw mam::value_error("mam_molecules: " + o.out + "/model.ckpt was trained with another vocabulary");
-    } else if (!energy) {
-      // Stage 2's checkpoint holds the whole model: with it, stage 1 is done.
-      const std::string stage2_checkpoint = o.out + "/marginal.ckpt";
-      const bool stage1_done = o.resume && std::filesystem::exists(stage2_checkpoint);
-      if (!stage1_done) {
-        stage1_steps_done = train_conditionals(model, data.training_codes, o, "conditional", o.stage1_steps, o.stage1_minutes, log);
-        finished = stage1_steps_done >= 0;
+    // One network family, or both one after the other (each in its own directory, same data,
+    // seed and budget) for the side-by-side comparison.
+    const std::vector<std::string> nets =
+        o.net == "both" ? std::vector<std::string>{"mlp", "transformer"} : std::vector<std::string>{o.net};
+    ex::JsonLine comparison;
+    std::string last_line;
+    for (const std::string& net : nets) {
+      Options run = o;
+      if (nets.size() > 1) {
+        run.out = o.out + "/" + net;
+        ex::prepare_output_directory(run.out);
+        std::fprintf(stderr, "--- %s ---\n", net.c_str());
       }
-      if (finished) {
-        const mam::MarginalTrainerOptions options = marginal_trainer_options(o);
-        if (!stage1_done) o.stage2.prepare(model);
-        mam::MarginalTrainer<Model> trainer(model, data.training_codes, options, o.seed + 2);
-        const Stage stage{"marginal", stage2_checkpoint, o.stage2_minutes > 0.0 ? 0 : o.stage2_steps,
-                          o.stage2_minutes};
-        finished = run_stage(trainer, stage, o, log, no_schedule, no_extra);
-        if (finished) ex::use_average(trainer, model);
-        stage2_steps_done = trainer.steps();
+      apply_net_defaults(app, net, run);
+      ex::JsonLine summary;
+      mam::Rng rng(o.seed);
+      std::optional<int> early;
+      if (net == "mlp") {
+        MlpModel model = mam::make_residual_model<float>(d, k, run.hidden, run.layers, rng);
+        early = train_and_evaluate(model, net, run, data, representation, summary);
+      } else {
+        TransformerModel model = mam::make_transformer_model<float>(transformer_config(d, k, run), rng);
+        early = train_and_evaluate(model, net, run, data, representation, summary);
       }
-    } else {
-      const std::string energy_checkpoint = o.out + "/energy.ckpt";
-      const bool pretrain_done = o.resume && std::filesystem::exists(energy_checkpoint);
-      const bool warm_start = o.mcmc_minutes > 0.0 || o.mcmc_steps > 0;
-      if (warm_start && o.pretrain_steps == 0 && o.pretrain_minutes <= 0.0)
-        throw mam::value_error("mam_molecules: the MCMC warm start needs pretraining on its samples "
-                               "(--pretrain-minutes or --pretrain-steps > 0)");
-      mam::CodeMatrix pretrain_codes = data.training_codes;
-      if (warm_start && !pretrain_done) {
-        mcmc = sample_target(target, data.vocabulary,
-                             {d, o.mcmc_chains, o.mcmc_thinning, ex::budget_of(o.mcmc_steps, o.mcmc_minutes), o.seed + 6});
-        log.seconds += mcmc.seconds;
-        finished = !ex::interrupted();
-        if (!finished) log.end = mam::FitEnd::stop_requested;
-        std::fprintf(stderr,
-                     "mcmc: %ld steps of %ld chains in %.0f s, acceptance %.3f (substitute %.3f, insert %.3f, "
-                     "delete %.3f); %ld samples, %.1f%% within +-0.5, %ld distinct molecules\n",
-                     mcmc.steps, o.mcmc_chains, mcmc.seconds, mcmc.counts.acceptance_rate(), mcmc.counts.acceptance_rate(0),
-                     mcmc.counts.acceptance_rate(1), mcmc.counts.acceptance_rate(2), static_cast<long>(mcmc.codes.cols()),
-                     100.0 * mcmc.within, mcmc.distinct);
-        pretrain_codes = mcmc.codes;
-      }
-      const bool pretrain = (o.pretrain_steps > 0 || o.pretrain_minutes > 0.0) && !pretrain_done;
-      const bool pretrain_marginal = o.pretrain_marginal_steps > 0 || o.pretrain_marginal_minutes > 0.0;
-      if (finished && pretrain)
-        finished = train_conditionals(model, pretrain_codes, o, "pretrain", o.pretrain_steps, o.pretrain_minutes, log) >= 0;
-      if (finished && pretrain && pretrain_marginal) {
-        o.stage2.prepare(model);
-        mam::MarginalTrainer<Model> trainer(model, pretrain_codes, marginal_trainer_options(o), o.seed + 2);
-        const Stage stage{"pretrain-marginal", o.out + "/pretrain_marginal.ckpt",
-                          o.pretrain_marginal_minutes > 0.0 ? 0 : o.pretrain_marginal_steps, o.pretrain_marginal_minutes};
-        finished = run_stage(trainer, stage, o, log, no_schedule, no_extra);
-        if (finished) ex::use_average(trainer, model);
-      }
-      if (finished) {
-        mam::EnergyTrainerOptions options;
-        options.trainer = trainer_options(o);
-        options.alpha = o.alpha;
-        options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, d);
-        options.refresh_every = o.refresh_every;
-        options.reinforce_conditional = o.reinforce_conditional;
-        auto log_f = [&target](const mam::CodeMatrix& x) { return target(x); };
-        mam::EnergyTrainer<Model, decltype(log_f)> trainer(model, log_f, options, o.seed + 3);
-        // Annealing: tau moves geometrically from --tau-start to --tau over the first 80% of
-        // the run. From above: a broad target first; from below (the default): logP counts
-        // more than string entropy while the samples first concentrate.
-        auto schedule = [&](double fraction) {
-          if (o.tau_start > 0.0) {
-            const double t = std::min(1.0, fraction / 0.8);
-            tau_now = o.tau_start * std::pow(o.tau / o.tau_start, t);
-          }
-          target.set_tau(tau_now);
-        };
-        auto extra = [&](const mam::StepReport&) {
-          return std::make_tuple(target.tau(), target.last_within(), target.last_mean_log_p());
-        };
-        finished = run_stage(trainer, {"energy", energy_checkpoint, o.energy_steps, o.minutes}, o, log, schedule, extra);
-        if (finished) ex::use_average(trainer, model);
-        energy_steps_done = trainer.steps();
-        target.set_tau(o.tau);  // evaluation against the real target
-      }
+      if (early) return *early;
+      last_line = summary.str();
+      if (nets.size() > 1) std::printf("%s: %s\n", net.c_str(), last_line.c_str());
+      comparison.add(net, summary);
     }
-    if (!o.evaluate_only) ex::write_text_atomically(o.out + "/training.csv", log.csv.str());
-    if (!finished) return *ex::unfinished(log.end, o.stop_after, log.checkpoint.empty() ? o.out : log.checkpoint);
-    mam::io::KeyValues metadata{{"example", "molecules"}, {"mode", o.mode}, {"strings", representation.name()},
-                                {"seed", std::to_string(o.seed)}, {"smiles_augment", std::to_string(o.smiles_augment)}};
-    for (const auto& entry : data.vocabulary.to_key_values()) metadata.push_back(entry);
-    if (!o.evaluate_only) mam::io::save_model(o.out + "/model.ckpt", model, metadata);
-    if (!o.evaluate_only)
-      ex::line_plot("mam_molecules training loss", "logged step", {{"loss", log.step, log.loss, {200, 30, 30}}})
-        .save_png(o.out + "/training.png");
-
-    // Samples: validity, uniqueness, novelty, logP.
-    mam::Rng eval_rng(o.seed + 4);
-    mam::SamplingOptions sampling;
-    sampling.temperature = o.temperature;
-    std::vector<mam::Index> left_to_right(static_cast<std::size_t>(d));
-    for (mam::Index i = 0; i < d; ++i) left_to_right[static_cast<std::size_t>(i)] = i;
-    const mam::CodeMatrix samples = o.sample_order == "random"
-                                        ? mam::sample_ancestral(model, o.samples, eval_rng, sampling)
-                                        : mam::sample_ancestral(model, o.samples, left_to_right, eval_rng, sampling);
-    const std::vector<std::string> sample_smiles = decode_all(samples, data.vocabulary, representation);
-    const auto properties = properties_of(sample_smiles);
-    const SampleMetrics metrics = sample_metrics(properties, training);
-    std::vector<std::string> grid, legends;
-    pick_for_grid(properties, 24, grid, legends);
-    ex::write_text_atomically(o.out + "/samples.svg", chem::molecule_grid_svg(grid, legends, 6, 220));
-    std::ostringstream listing;
-    for (std::size_t i = 0; i < sample_smiles.size(); ++i)
-      listing << sample_smiles[i] << '\t' << (properties[i].valid ? properties[i].canonical : "invalid") << '\n';
-    ex::write_text_atomically(o.out + "/samples.smi", listing.str());
-    const double data_log_p = std::accumulate(data.log_p.begin(), data.log_p.end(), 0.0) / static_cast<double>(data.log_p.size());
-    std::printf("%ld samples (%s order, temperature %.2f): %.1f%% valid (of the invalid, %ld are SMILES syntax errors), "
-                "%.1f%% of valid unique, %.1f%% of unique novel\n",
-                metrics.quality.count, o.sample_order.c_str(), o.temperature, 100.0 * metrics.quality.valid_fraction(),
-                metrics.syntax_errors, 100.0 * metrics.quality.unique_fraction(), 100.0 * metrics.quality.novel_fraction());
-    std::printf("logP of valid samples: mean %.3f, std %.3f; of the training molecules: mean %.3f\n",
-                metrics.log_p_mean, metrics.log_p_std, data_log_p);
-
-    if (!energy) {
-      write_histogram(o.out + "/logp.png", "logP: MaM samples vs training molecules", metrics.log_p, data.log_p, {});
-      // Conditional generation: the seed keeps its tokens outside mask_from..mask_to.
-      const int mask_to = std::min(o.mask_to, o.length - 1);
-      mam::Index seed_index = 0;
-      for (mam::Index c = 0; c < data.codes.cols(); ++c)
-        if ((data.codes.col(c).array() != data.vocabulary.padding_code()).count() > mask_to + 3) {
-          seed_index = c;
-          break;
-        }
-      mam::CodeMatrix partial(d, o.conditional_samples);
-      for (mam::Index c = 0; c < partial.cols(); ++c) partial.col(c) = data.codes.col(seed_index);
-      if (o.mask_from <= mask_to) partial.middleRows(o.mask_from, mask_to - o.mask_from + 1).setConstant(mam::unknown);
-      const mam::CodeMatrix completed = mam::sample_conditional(model, partial, eval_rng, sampling);
-      const auto completed_properties = properties_of(decode_all(completed, data.vocabulary, representation));
-      const SampleMetrics conditional = sample_metrics(completed_properties, training);
-      const std::string& seed_molecule = data.canonical[static_cast<std::size_t>(seed_index)];
-      long changed = 0;
-      for (const auto& p : completed_properties) changed += p.valid && p.canonical != seed_molecule;
-      std::vector<std::string> cgrid{seed_molecule}, clegends{"seed"};
-      pick_for_grid(completed_properties, 17, cgrid, clegends);
-      ex::write_text_atomically(o.out + "/conditional.svg", chem::molecule_grid_svg(cgrid, clegends, 6, 220));
-      std::printf("conditional generation from %s, positions %d..%d resampled: %.1f%% valid, %ld distinct, "
-                  "%ld differ from the seed\n",
-                  seed_molecule.c_str(), o.mask_from, mask_to, 100.0 * conditional.quality.valid_fraction(), conditional.quality.unique,
-                  changed);
-      ex::JsonLine json;
-      json.add("mode", o.mode).add("strings", representation.name()).add("length", o.length);
-      json.add("vocabulary", static_cast<long>(k)).add("molecules", static_cast<long>(data.canonical.size()));
-      json.add("smiles_augment", o.smiles_augment).add("training_strings", static_cast<long>(data.training_codes.cols()));
-      json.add("samples", metrics.quality.count).add("sample_order", o.sample_order).add("temperature", o.temperature)
-          .add("left_to_right_share", o.left_to_right_share).add("padding_tail_share", o.padding_tail_share).add("average", o.average);
-      json.add("valid", metrics.quality.valid_fraction()).add("invalid_syntax", static_cast<double>(metrics.syntax_errors) / static_cast<double>(metrics.quality.count));
-      json.add("unique", metrics.quality.unique_fraction()).add("novel", metrics.quality.novel_fraction());
-      json.add("logp_mean", metrics.log_p_mean).add("logp_std", metrics.log_p_std).add("logp_mean_data", data_log_p);
-      json.add("conditional_valid", conditional.quality.valid_fraction()).add("conditional_distinct", conditional.quality.unique);
-      json.add("stage1_steps", stage1_steps_done).add("stage2_steps", stage2_steps_done);
-      json.add("train_seconds", log.seconds).add("seed", static_cast<long>(o.seed));
-      std::printf("%s\n", json.str().c_str());
-    } else {
-      long within = 0;
-      for (const auto& p : properties) within += p.valid && std::abs(p.log_p - o.target) <= 0.5;
-      const double within_fraction = static_cast<double>(within) / static_cast<double>(metrics.quality.count);
-      // The paper's figure: mean over model samples of log p_theta(x) - log f(x), log p by the
-      // marginal net (one pass), and by the chain rule (AO-ARM-S, L passes) for comparison.
-      double ratio_marginal = 0.0, ratio_chain = 0.0;
-      const mam::Index eval_batch = 256;
-      for (mam::Index first = 0; first < samples.cols(); first += eval_batch) {
-        const mam::Index n = std::min(eval_batch, samples.cols() - first);
-        const mam::CodeMatrix x = samples.middleCols(first, n);
-        const mam::Vector<double> log_p = model.log_marginal(x);
-        const mam::Vector<double> log_p_chain = model.log_likelihood_chain(x, 1, eval_rng);
-        for (mam::Index c = 0; c < n; ++c) {
-          const double log_f = target.log_f(properties[static_cast<std::size_t>(first + c)]);
-          ratio_marginal += log_p[c] - log_f;
-          ratio_chain += log_p_chain[c] - log_f;
-        }
-      }
-      ratio_marginal /= static_cast<double>(samples.cols());
-      ratio_chain /= static_cast<double>(samples.cols());
-      write_histogram(o.out + "/logp.png", "logP: MaM samples vs training molecules", metrics.log_p, data.log_p,
-                      {{"target g*", o.target, {0, 140, 0}},
-                       {"g* - 0.5", o.target - 0.5, {120, 200, 120}},
-                       {"g* + 0.5", o.target + 0.5, {120, 200, 120}}});
-      std::printf("target logP %.2f, tau %.3g: %.1f%% of samples within +-0.5; logP mean %.3f, std %.3f\n", o.target,
-                  o.tau, 100.0 * within_fraction, metrics.log_p_mean, metrics.log_p_std);
-      std::printf("mean(log p - log f) over samples: %.2f (marginal net), %.2f (chain rule)\n", ratio_marginal,
-                  ratio_chain);
-      ex::JsonLine json;
-      json.add("mode", o.mode).add("strings", representation.name()).add("length", o.length);
-      json.add("vocabulary", static_cast<long>(k)).add("target", o.target).add("tau", o.tau);
-      json.add("samples", metrics.quality.count).add("within_0.5", within_fraction).add("logp_mean", metrics.log_p_mean);
-      json.add("logp_std", metrics.log_p_std).add("valid", metrics.quality.valid_fraction()).add("unique", metrics.quality.unique_fraction());
-      json.add("mean_log_ratio_marginal", ratio_marginal).add("mean_log_ratio_chain", ratio_chain);
-      json.add("alpha", o.alpha).add("tau_start", o.tau_start);
-      json.add("reinforce_conditional", static_cast<int>(o.reinforce_conditional));
-      json.add("pretrain_steps", o.pretrain_steps).add("pretrain_minutes", o.pretrain_minutes);
-      json.add("pretrain_marginal_minutes", o.pretrain_marginal_minutes).add("minutes", o.minutes);
-      json.add("mcmc_chains", o.mcmc_chains).add("mcmc_steps", mcmc.steps).add("mcmc_seconds", mcmc.seconds);
-      json.add("mcmc_acceptance", mcmc.counts.acceptance_rate()).add("mcmc_insert_acceptance", mcmc.counts.acceptance_rate(1));
-      json.add("mcmc_samples", static_cast<long>(mcmc.codes.cols())).add("mcmc_within_0.5", mcmc.within);
-      json.add("mcmc_distinct", mcmc.distinct).add("steps", energy_steps_done);
-      json.add("train_seconds", log.seconds).add("seed", static_cast<long>(o.seed));
-      std::printf("%s\n", json.str().c_str());
-    }
+    std::printf("%s\n", nets.size() > 1 ? comparison.str().c_str() : last_line.c_str());
   } catch (const mam::error& e) {
     std::fprintf(stderr, "mam_molecules: %s\n", e.what());
     return 1;

@@ -3,6 +3,7 @@
 // back, the training molecules read and filtered by RDKit, RDKit's verdict on generated
 // strings, and the metrics of a set of samples.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -55,23 +56,57 @@ class Representation {
   bool selfies_;
 };
 
-/// The training molecules: canonical, single-fragment, organic-subset, at most L tokens.
+/// The molecules kept (canonical, single-fragment, organic-subset, at most L tokens), split
+/// into training molecules and held-out test molecules.
 struct MoleculeData {
   long read = 0;
   std::vector<std::pair<std::string, long>> dropped;  // reason, count (in order of the filters)
-  std::vector<std::string> canonical;                 // kept molecules
-  std::vector<double> log_p;
-  mam::Vocabulary vocabulary{"_", {}};
-  mam::CodeMatrix codes;           // L x molecules: their canonical strings (the seed of inpainting)
+  std::vector<std::string> canonical;                 // training molecules
+  std::vector<double> log_p;                          // ... their Crippen logP
+  std::vector<std::string> test_canonical;            // held-out molecules, never trained on
+  std::vector<double> test_log_p;
+  mam::Vocabulary vocabulary{"_", {}};  // of training and test strings alike
+  mam::CodeMatrix codes;           // L x training molecules: their canonical strings (the seed of inpainting)
+  mam::CodeMatrix test_codes;      // L x test molecules
   mam::CodeMatrix training_codes;  // what the trainers see: `codes`, or the randomized SMILES
   long spellings_too_long = 0;     // randomized SMILES longer than L, skipped
 };
 
-/// With `augment` > 0 (SMILES only), the training strings are `augment` randomized SMILES
-/// of every molecule (SMILES enumeration, Bjerrum 2017: many spellings of few molecules make
-/// the network learn the grammar instead of memorizing strings), drawn from `rng`.
+/// Moves a `fraction` of the molecules, drawn by `rng`, from the training lists to the test
+/// lists (at least one stays for training).
+inline void hold_out(double fraction, mam::Rng& rng, MoleculeData& data,
+                     std::vector<std::vector<std::string>>& tokenized,
+                     std::vector<std::vector<std::string>>& test_tokenized) {
+  const std::size_t n = data.canonical.size();
+  const auto held = std::min(n - 1, static_cast<std::size_t>(std::llround(fraction * static_cast<double>(n))));
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  rng.shuffle(order);
+  std::vector<bool> is_test(n, false);
+  for (std::size_t i = 0; i < held; ++i) is_test[order[i]] = true;
+  MoleculeData kept;
+  std::vector<std::vector<std::string>> kept_tokens;
+  for (std::size_t i = 0; i < n; ++i) {  // file order within each part
+    auto& canonical = is_test[i] ? data.test_canonical : kept.canonical;
+    auto& log_p = is_test[i] ? data.test_log_p : kept.log_p;
+    auto& tokens = is_test[i] ? test_tokenized : kept_tokens;
+    canonical.push_back(std::move(data.canonical[i]));
+    log_p.push_back(data.log_p[i]);
+    tokens.push_back(std::move(tokenized[i]));
+  }
+  data.canonical = std::move(kept.canonical);
+  data.log_p = std::move(kept.log_p);
+  tokenized = std::move(kept_tokens);
+}
+
+/// Reads and filters the molecules of `path`, holds out `test_fraction` of them (drawn by
+/// `split_rng`) and encodes both parts. With `augment` > 0 (SMILES only), the training
+/// strings are `augment` randomized SMILES of every training molecule (SMILES enumeration,
+/// Bjerrum 2017: many spellings of few molecules make the network learn the grammar instead
+/// of memorizing strings), drawn from `rng`.
 inline MoleculeData load_molecules(const std::string& path, const Representation& representation, int length,
-                                   bool neutral, int augment, mam::Rng& rng) {
+                                   bool neutral, int augment, mam::Rng& rng, double test_fraction,
+                                   mam::Rng& split_rng) {
   std::ifstream in(path);
   if (!in) throw mam::io_error("mam_molecules: cannot read the molecule file '" + path + "'");
   std::map<std::string, long> reasons;
@@ -138,22 +173,24 @@ inline MoleculeData load_molecules(const std::string& path, const Representation
   if (data.canonical.empty())
     throw mam::value_error("mam_molecules: no molecule of '" + path + "' passed the filters (L = " +
                            std::to_string(length) + ")");
-  if (augment <= 0) {
-    data.vocabulary = mam::Vocabulary::from_corpus(representation.padding(), tokenized);
-    data.codes = mam::encode_corpus(data.vocabulary, tokenized, length).codes;
-    data.training_codes = data.codes;
-    return data;
+  std::vector<std::vector<std::string>> test_tokenized;
+  if (test_fraction > 0.0) hold_out(test_fraction, split_rng, data, tokenized, test_tokenized);
+  // The vocabulary covers every string, test and randomized ones included.
+  std::vector<std::vector<std::string>> all = tokenized;
+  all.insert(all.end(), test_tokenized.begin(), test_tokenized.end());
+  chem::EnumeratedSmiles spellings;
+  if (augment > 0) {
+    if (representation.selfies())
+      throw mam::value_error("mam_molecules: --smiles-augment needs --strings smiles (got selfies)");
+    spellings =
+        chem::enumerate_smiles(data.canonical, static_cast<unsigned>(augment), static_cast<std::size_t>(length), rng);
+    data.spellings_too_long = spellings.too_long;
+    all.insert(all.end(), spellings.tokenized.begin(), spellings.tokenized.end());
   }
-  if (representation.selfies())
-    throw mam::value_error("mam_molecules: --smiles-augment needs --strings smiles (got selfies)");
-  chem::EnumeratedSmiles spellings =
-      chem::enumerate_smiles(data.canonical, static_cast<unsigned>(augment), static_cast<std::size_t>(length), rng);
-  data.spellings_too_long = spellings.too_long;
-  std::vector<std::vector<std::string>> all = tokenized;  // the vocabulary covers both kinds
-  all.insert(all.end(), spellings.tokenized.begin(), spellings.tokenized.end());
   data.vocabulary = mam::Vocabulary::from_corpus(representation.padding(), all);
   data.codes = mam::encode_corpus(data.vocabulary, tokenized, length).codes;
-  data.training_codes = mam::encode_corpus(data.vocabulary, spellings.tokenized, length).codes;
+  data.test_codes = mam::encode_corpus(data.vocabulary, test_tokenized, length).codes;
+  data.training_codes = augment > 0 ? mam::encode_corpus(data.vocabulary, spellings.tokenized, length).codes : data.codes;
   return data;
 }
 
@@ -204,15 +241,17 @@ inline SampleMetrics sample_metrics(const std::vector<chem::Properties>& propert
   return m;
 }
 
-/// Up to `count` distinct valid molecules of `properties` with their logP as legend.
+/// Up to `count` distinct valid molecules of `properties` with their logP as legend, marked
+/// "novel" when not among the `training` molecules.
 inline void pick_for_grid(const std::vector<chem::Properties>& properties, std::size_t count,
-                          std::vector<std::string>& smiles, std::vector<std::string>& legends) {
+                          const std::unordered_set<std::string>& training, std::vector<std::string>& smiles,
+                          std::vector<std::string>& legends) {
   std::unordered_set<std::string> shown;
   for (const auto& p : properties) {
     if (smiles.size() >= count) break;
     if (!p.valid || !shown.insert(p.canonical).second) continue;
     char legend[48];
-    std::snprintf(legend, sizeof legend, "logP %.2f", p.log_p);
+    std::snprintf(legend, sizeof legend, "logP %.2f%s", p.log_p, training.count(p.canonical) == 0 ? ", novel" : "");
     smiles.push_back(p.canonical);
     legends.emplace_back(legend);
   }
