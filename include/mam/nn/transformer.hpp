@@ -15,11 +15,13 @@
 //
 // There is no causal mask: the order of a walk is never an input, only which positions are
 // '?'. Activations are width x (D * batch), one column per token with a sample's D tokens in
-// consecutive columns, so every linear layer is one product over all tokens, and the
-// conditional head's K x (D * batch) output is already the D*K x batch output in memory.
+// consecutive columns (D + 1 with the [CLS] token last), so every linear layer is one
+// product over all tokens, and the conditional head's K x (D * batch) output is already the
+// D*K x batch output in memory.
 //
-// The network meets the required members of the contract (nn/network.hpp) only: walks and
-// row reads use the generic fallbacks (a Transformer cannot update one position cheaply).
+// Of the contract's optional members (nn/network.hpp) it has the warm start's
+// (copy_trunk_from, set_head_to_zero) only: walks and row reads use the generic fallbacks
+// (a Transformer cannot update one position cheaply: a full pass per step).
 //
 // Parameters live in one flat vector, every layer a view of a slice of it, in this order,
 // which is also the order initialize() draws them from its Rng:
@@ -187,7 +189,8 @@ class Transformer {
   /// Takes the trunk (embedding, positions, blocks and final LayerNorm) of `other`, a
   /// Transformer of the same D, K, width, heads, layers, feed-forward width and positional
   /// encoding with any head: stage 2's warm start, the marginal net starting from the
-  /// conditional net's features. The trunk leads the flat parameters: one contiguous copy.
+  /// conditional net's features. The trunk leads the flat parameters: two contiguous copies,
+  /// around this net's [CLS] token if it reads one.
   void copy_trunk_from(const Transformer& other) {
     const TransformerConfig& theirs = other.config();
     const bool same = theirs.num_variables == config_.num_variables && theirs.num_values == config_.num_values &&
