@@ -13,10 +13,8 @@
 
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -25,6 +23,7 @@
 #include <GraphMol/Fingerprints/MorganFingerprints.h>
 #include <RDGeneral/RDLog.h>
 
+#include "nci_molecules.hpp"
 #include "support/molecule_metrics.hpp"
 
 namespace {
@@ -45,25 +44,7 @@ std::multiset<std::string> fragments_of(const std::string& smiles) {
 
 mm::Fingerprint fingerprint_of(const std::string& smiles) { return mm::morgan_fingerprint(*molecule(smiles)); }
 
-// Distinct canonical SMILES of single-fragment molecules from RDKit's NCI sample, in file order.
-std::vector<std::string> nci_molecules(std::size_t count) {
-  std::ifstream in(MAM_NCI_SMILES);
-  REQUIRE(in.good());
-  std::vector<std::string> molecules;
-  std::unordered_set<std::string> seen;
-  std::string line;
-  while (molecules.size() < count && std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string smiles;
-    if (!(fields >> smiles)) continue;
-    const chem::Parsed parsed = chem::parse_smiles(smiles);
-    if (!parsed || chem::fragment_count(*parsed.molecule) != 1) continue;
-    std::string canonical = chem::canonical_smiles(*parsed.molecule);
-    if (seen.insert(canonical).second) molecules.push_back(std::move(canonical));
-  }
-  REQUIRE(molecules.size() == count);
-  return molecules;
-}
+using mam::test::nci_molecules;
 
 }  // namespace
 

@@ -6,40 +6,23 @@
 //      generator was used in between; another seed gives other strings;
 //   3. the length filter: kept + skipped = all drawn spellings, every kept one fits, and the
 //      skipped count is exactly the number of drawn spellings longer than the limit.
-// MAM_NCI_SMILES (a compile definition) is the path of first_5K.smi.
+// MAM_NCI_SMILES (a compile definition) is the path of first_5K.smi (nci_molecules.hpp).
 
 #include <catch2/catch.hpp>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <RDGeneral/utils.h>
 
+#include "nci_molecules.hpp"
 #include "support/chemistry.hpp"
 
 namespace {
 
 namespace chem = mam::examples::chemistry;
 
-// The canonical SMILES of the first `count` single-fragment organic-subset molecules.
-std::vector<std::string> nci_molecules(std::size_t count) {
-  std::ifstream in(MAM_NCI_SMILES);
-  REQUIRE(in.good());
-  std::vector<std::string> molecules;
-  std::string line;
-  while (molecules.size() < count && std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string smiles;
-    if (!(fields >> smiles)) continue;
-    const chem::Parsed parsed = chem::parse_smiles(smiles);
-    if (!parsed || chem::fragment_count(*parsed.molecule) != 1 || !chem::organic_subset(*parsed.molecule)) continue;
-    molecules.push_back(chem::canonical_smiles(*parsed.molecule));
-  }
-  REQUIRE(molecules.size() == count);
-  return molecules;
-}
+using mam::test::nci_molecules;
 
 }  // namespace
 
