@@ -570,7 +570,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 512));
   app.add_option("--net", o.net,
                  "network family of both networks: mlp (the residual MLP; default), transformer, or both (one after "
-                 "the other in --out/mlp and --out/transformer, same data, seed and budget, compared in the last line)")
+                 "the other in --out/mlp and --out/transformer, same data, seed and budget, compared in the last line); "
+                 "a Transformer defaults to --batch 128 and --pool-size 256")
       ->check(CLI::IsMember({"mlp", "transformer", "both"}));
   app.add_option("--hidden", o.hidden, "MLP: hidden width of both networks (512; energy mode: 256)")->check(CLI::PositiveNumber);
   app.add_option("--layers", o.layers, "layers (MLP) or blocks (Transformer) of both networks (4; energy mode: 3)")
@@ -587,7 +588,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 0.5));
   app.add_option("--nll-orders", o.nll_orders, "MLE mode: random orders of the AO-ARM-E likelihood (log-mean-exp; 2)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--batch", o.batch, "batch size (256; energy mode: 128)")->check(CLI::Range(2, 1 << 16));
+  app.add_option("--batch", o.batch, "batch size (256; energy mode and --net transformer: 128)")->check(CLI::Range(2, 1 << 16));
   app.add_option("--lr", o.learning_rate, "Adam learning rate (1e-3; energy mode: 3e-3)")->check(CLI::PositiveNumber);
   app.add_option("--final-lr", o.final_lr_fraction,
                  "final learning rate as a fraction of --lr (cosine decay per stage; 1; energy mode: 0.1)")
