@@ -53,6 +53,23 @@ void gibbs_sweep(const Model& model, CodeMatrix& state, Matrix<double>& logits, 
 
 }  // namespace detail
 
+/// `sweeps` systematic-scan sweeps of every chain (column) of `state`, in place: a move that
+/// leaves the target invariant, e.g. to mix into neural MCMC (estimate/neural_mcmc.hpp).
+template <class Model>
+void gibbs_sweep(const Model& model, CodeMatrix& state, Rng& rng, Index sweeps = 1) {
+  const char* function = "mam::gibbs_sweep";
+  detail::require<value_error>(sweeps >= 0, function, "sweeps >= 0", sweeps);
+  detail::require<shape_error>(state.rows() == model.num_variables(), function,
+                               detail::concat(model.num_variables(), " rows (D)"), state.rows());
+  for (Index c = 0; c < state.cols(); ++c)
+    for (Index i = 0; i < state.rows(); ++i)
+      if (state(i, c) < 0 || state(i, c) >= model.num_values())
+        detail::fail<value_error>(function, detail::concat("complete codes in 0..", model.num_values() - 1),
+                                  detail::concat(state(i, c), " at (", i, ", ", c, ")"));
+  Matrix<double> logits;
+  for (Index sweep = 0; sweep < sweeps; ++sweep) detail::gibbs_sweep(model, state, logits, rng);
+}
+
 /// Samples of `model` by Gibbs sampling: `chains` independent chains started uniformly at
 /// random; each runs `burn_in_sweeps` sweeps, then keeps its state after every `thinning`
 /// further sweeps until it has `samples_per_chain` samples. Returns D x

@@ -54,12 +54,13 @@ Vector<double> evaluate_log_target(LogTarget&& log_f, const Eigen::Ref<const Cod
 /// The energy-based loss of `samples` (complete, from the model: a censor-and-resample
 /// buffer or ancestral samples). Adds gradients for both networks, and for log_z with the
 /// matching objective, into `gradient`. `reinforce_conditional` (KL only) adds the REINFORCE
-/// term of the conditional net (see the top of this file).
+/// term of the conditional net (see the top of this file); `left_to_right` is the share of
+/// self-consistency orders that are 0..D-1 (SelfConsistencyOptions).
 template <class Model, class Scalar, class LogTarget>
 EnergyValue energy_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& samples, LogTarget&& log_f,
                         Rng& rng, ModelGradient<Scalar>& gradient, EnergyObjective objective = EnergyObjective::kl,
                         double alpha = 1.0, Workspace<Model>* workspace = nullptr,
-                        bool reinforce_conditional = false) {
+                        bool reinforce_conditional = false, double left_to_right = 0.0) {
   const char* function = "mam::energy_loss";
   detail::require<value_error>(alpha >= 0.0 && std::isfinite(alpha), function, "alpha >= 0", alpha);
   detail::require<shape_error>(samples.cols() >= 2, function, "at least 2 samples (a batch baseline)",
@@ -74,6 +75,7 @@ EnergyValue energy_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& 
   options.train_conditional = true;
   options.train_log_z = objective == EnergyObjective::matching;
   options.weight = alpha;
+  options.left_to_right = left_to_right;
   const auto d = static_cast<double>(model.num_variables());
   auto objective_term = [&](const Vector<double>& f, Vector<double>& d_f, Vector<double>& d_log_conditional) {
     const Vector<double> delta = f - target;

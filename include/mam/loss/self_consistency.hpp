@@ -7,6 +7,7 @@
 // all-'?' anchor go through the marginal network as ONE batch (2B + 1 columns).
 
 #include <cmath>
+#include <numeric>
 #include <vector>
 
 #include "mam/core/codes.hpp"
@@ -25,6 +26,9 @@ struct SelfConsistencyOptions {
   bool train_conditional = false;  ///< add gradients for phi (energy-based training)
   bool train_log_z = false;        ///< add the anchor's gradient for log_z
   double weight = 1.0;             ///< multiplies every gradient (and the returned loss)
+  /// Probability that a sample's order is 0, 1, ..., D-1 instead of a uniformly random one:
+  /// more training for the fixed-order ARM a sampler can then draw in (0 = the paper's loss).
+  double left_to_right = 0.0;
 };
 
 struct SelfConsistencyValue {
@@ -56,13 +60,19 @@ std::pair<SelfConsistencyValue, double> self_consistency_with(const Model& model
   validate_codes(x, d, k, function);
   detail::require<shape_error>(batch > 0, function, "a non-empty batch", batch);
   detail::require<value_error>((x.array() != unknown).all(), function, "complete samples", "'?' entries");
+  detail::require<value_error>(options.left_to_right >= 0.0 && options.left_to_right <= 1.0, function,
+                               "SelfConsistencyOptions::left_to_right in [0, 1]", options.left_to_right);
 
   // Columns: [x_<d (batch) | x_<=d (batch) | all ? (1) | extra (n_extra)].
   CodeMatrix inputs(d, 2 * batch + 1 + n_extra);
   inputs.setConstant(unknown);
   std::vector<Index> target(static_cast<std::size_t>(batch));
+  std::vector<Index> left_to_right(static_cast<std::size_t>(d));
+  std::iota(left_to_right.begin(), left_to_right.end(), Index{0});
   for (Index c = 0; c < batch; ++c) {
-    const std::vector<Index> order = rng.permutation(d);
+    // No extra draw at share 0, so the paper's loss keeps its random stream.
+    const bool fixed = options.left_to_right > 0.0 && rng.uniform() < options.left_to_right;
+    const std::vector<Index> order = fixed ? left_to_right : rng.permutation(d);
     const auto step = static_cast<Index>(rng.uniform_int(static_cast<std::uint64_t>(d)));  // d - 1
     for (Index j = 0; j < step; ++j) {
       const Index p = order[static_cast<std::size_t>(j)];

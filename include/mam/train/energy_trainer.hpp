@@ -21,6 +21,9 @@ struct EnergyTrainerOptions {
   Index gibbs_steps = 4;      ///< positions resampled per step (censor-and-resample)
   long refresh_every = 0;     ///< replace the buffer by fresh ancestral samples every n steps; 0 = never
   bool reinforce_conditional = false;  ///< KL: REINFORCE the conditionals too (energy_loss)
+  /// Share of self-consistency orders that are left to right (SelfConsistencyOptions): trains
+  /// the fixed-order sampler that estimate/ can draw in.
+  double left_to_right = 0.0;
 };
 
 /// `LogTarget`: callable mapping a D x batch CodeMatrix of complete samples to one log f
@@ -36,6 +39,8 @@ class EnergyTrainer {
     detail::require<value_error>(options.alpha >= 0.0, function, "alpha >= 0", options.alpha);
     detail::require<value_error>(options.gibbs_steps >= 1 && options.gibbs_steps <= model.num_variables(), function,
                                  detail::concat("gibbs_steps in 1..", model.num_variables()), options.gibbs_steps);
+    detail::require<value_error>(options.left_to_right >= 0.0 && options.left_to_right <= 1.0, function,
+                                 "left_to_right in [0, 1]", options.left_to_right);
     detail::require<value_error>(options.refresh_every >= 0, function, "refresh_every >= 0", options.refresh_every);
     buffer_ = sample_ancestral(model, options.trainer.batch_size, core_.rng());
   }
@@ -52,7 +57,7 @@ class EnergyTrainer {
     core_.gradient().set_zero();
     const EnergyValue value =
         energy_loss(model, buffer_, log_f_, core_.rng(), core_.gradient(), options_.objective, options_.alpha,
-                    &core_.workspace(), options_.reinforce_conditional);
+                    &core_.workspace(), options_.reinforce_conditional, options_.left_to_right);
     StepReport report;
     report.consistency = value.consistency.mean_squared_residual;
     report.anchor_error = value.consistency.anchor_error;
