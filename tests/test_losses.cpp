@@ -631,3 +631,30 @@ TEST_CASE("chain_target_loss: bad targets and shapes are refused", "[loss]") {
                         Catch::Contains("for input 1"));
   CHECK(gradient.marginal.isZero(0.0));  // nothing added before the error
 }
+
+TEST_CASE("self_consistency_loss: the left-to-right share scores prefixes of 0..D-1 at the drawn step", "[loss]") {
+  const Model model = make_model(106, mam::Activation::silu, 0.0);
+  Rng data_rng(12);
+  const CodeMatrix x = random_complete(6, data_rng);
+  Rng rng(7), replay(7);
+  Gradient g = Gradient::zeros_like(model);
+  mam::SelfConsistencyOptions options;
+  options.left_to_right = 1.0;
+  const auto value = mam::self_consistency_loss(model, x, rng, g, options);
+  // The same draws by hand: the share's uniform, then the step; the order is the identity.
+  double squared = 0.0;
+  for (Index c = 0; c < x.cols(); ++c) {
+    CHECK(replay.uniform() < 1.0);
+    const auto step = static_cast<Index>(replay.uniform_int(static_cast<std::uint64_t>(D)));
+    CodeMatrix before = CodeMatrix::Constant(D, 1, mam::unknown);
+    for (Index p = 0; p < step; ++p) before(p, 0) = x(p, c);
+    CodeMatrix after = before;
+    after(step, 0) = x(step, c);
+    const double log_p = model.conditional_log_probs(before)(step * K + x(step, c), 0);
+    const double r = model.marginal_outputs(before)[0] + log_p - model.marginal_outputs(after)[0];
+    squared += r * r;
+  }
+  CHECK(value.mean_squared_residual == Approx(squared / static_cast<double>(x.cols())).epsilon(1e-12));
+  options.left_to_right = 1.5;
+  CHECK_THROWS_AS(mam::self_consistency_loss(model, x, rng, g, options), mam::value_error);
+}
