@@ -48,15 +48,7 @@ double metropolis_censor_resample(const Model& model, CodeMatrix& samples, Vecto
   auto& context = detail::workspace_or(workspace, local).conditional;
   Matrix<double> forward_log_q(steps, n), reverse_log_q(steps, n);
   detail::draw_along_orders(model.conditional(), proposed, blocks, 1.0, rng, forward_log_q, 0, &context);
-  std::vector<Index> revealed(static_cast<std::size_t>(n), 0);
-  reveal_along_orders(
-      model.conditional(), reverse, blocks,
-      [&](Index c, Index p, const auto& logits) {
-        const Code value = samples(p, c);
-        reverse_log_q(revealed[static_cast<std::size_t>(c)]++, c) = log_softmax_at(logits, value);
-        return value;
-      },
-      &context);
+  detail::score_along_orders(model.conditional(), reverse, blocks, samples, 1.0, reverse_log_q, 0, &context);
   const Vector<double> proposed_log_f = evaluate_log_target(log_f, proposed);
   Index accepted = 0;
   for (Index c = 0; c < n; ++c) {

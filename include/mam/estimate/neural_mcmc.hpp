@@ -134,18 +134,8 @@ class NeuralMcmc {
                         : Orders(static_cast<std::size_t>(options_.chains), options_.proposal.order);
     CodeMatrix walked = CodeMatrix::Constant(d, options_.chains, unknown);
     Matrix<double> step_log_q(d, options_.chains);
-    std::vector<Index> revealed(static_cast<std::size_t>(options_.chains), 0);
-    Vector<double> scaled(model_->num_values());
-    const double temperature = options_.proposal.temperature;
-    reveal_along_orders(
-        model_->conditional(), walked, orders,
-        [&](Index c, Index p, const auto& logits) {
-          const Code value = states(p, c);
-          scaled = logits.template cast<double>() / temperature;
-          step_log_q(revealed[static_cast<std::size_t>(c)]++, c) = log_softmax_at(scaled, value);
-          return value;
-        },
-        &workspace_.conditional);
+    detail::score_along_orders(model_->conditional(), walked, orders, states, options_.proposal.temperature, step_log_q,
+                               0, &workspace_.conditional);
     log_f_values_ = evaluate_log_target(log_f_, states);
     states_ = states;
     orders_ = std::move(orders);

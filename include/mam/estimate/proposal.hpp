@@ -43,36 +43,48 @@ namespace detail {
 inline void validate_proposal_options(const ProposalOptions& options, Index d, const char* function) {
   require<value_error>(options.temperature > 0.0, function, "ProposalOptions::temperature > 0",
                        options.temperature);
-  if (options.order.empty()) return;
-  std::vector<bool> seen(static_cast<std::size_t>(d), false);
-  bool permutation = static_cast<Index>(options.order.size()) == d;
-  for (Index p : options.order) {
-    if (p < 0 || p >= d || seen[static_cast<std::size_t>(p)]) permutation = false;
-    else seen[static_cast<std::size_t>(p)] = true;
-  }
-  require<value_error>(permutation, function, concat("ProposalOptions::order: empty or a permutation of 0..", d - 1),
-                       concat("an order of ", options.order.size(), " positions"));
+  if (!options.order.empty())
+    require_permutation(options.order, d, function, "ProposalOptions::order: empty or ");
 }
 
-/// Reveals `orders` in `state` by drawing from the tempered conditionals, writing the log q
-/// of each draw to step_log_q(first_step + j, c).
-template <class ConditionalNet>
-void draw_along_orders(const ConditionalNet& net, CodeMatrix& state, const Orders& orders, double temperature,
-                       Rng& rng, Matrix<double>& step_log_q, Index first_step,
-                       typename ConditionalNet::Context* workspace) {
+/// Reveals `orders` in `state` with the values `pick(c, p, logits)` returns, writing the log q
+/// of each under the tempered conditionals to step_log_q(first_step + j, c).
+template <class ConditionalNet, class Pick>
+void reveal_and_record(const ConditionalNet& net, CodeMatrix& state, const Orders& orders, double temperature,
+                       Matrix<double>& step_log_q, Index first_step, typename ConditionalNet::Context* workspace,
+                       Pick&& pick) {
   std::vector<Index> revealed(orders.size(), 0);
   Vector<double> scaled(net.num_values());
   reveal_along_orders(
       net, state, orders,
-      [&](Index c, Index, const auto& logits) {
-        const auto value = static_cast<Code>(rng.categorical_from_logits(logits, temperature));
+      [&](Index c, Index p, const auto& logits) {
+        const Code value = pick(c, p, logits);
         scaled = logits.template cast<double>() / temperature;
-        auto& j = revealed[static_cast<std::size_t>(c)];
-        step_log_q(first_step + j, c) = log_softmax_at(scaled, value);
-        ++j;
+        step_log_q(first_step + revealed[static_cast<std::size_t>(c)]++, c) = log_softmax_at(scaled, value);
         return value;
       },
       workspace);
+}
+
+/// Draws the positions of `orders` from the tempered conditionals (see reveal_and_record).
+template <class ConditionalNet>
+void draw_along_orders(const ConditionalNet& net, CodeMatrix& state, const Orders& orders, double temperature,
+                       Rng& rng, Matrix<double>& step_log_q, Index first_step,
+                       typename ConditionalNet::Context* workspace) {
+  reveal_and_record(net, state, orders, temperature, step_log_q, first_step, workspace,
+                    [&](Index, Index, const auto& logits) {
+                      return static_cast<Code>(rng.categorical_from_logits(logits, temperature));
+                    });
+}
+
+/// Reveals the positions of `orders` with the values of `values` there: the chain rule of
+/// given samples (see reveal_and_record).
+template <class ConditionalNet>
+void score_along_orders(const ConditionalNet& net, CodeMatrix& state, const Orders& orders,
+                        const Eigen::Ref<const CodeMatrix>& values, double temperature, Matrix<double>& step_log_q,
+                        Index first_step, typename ConditionalNet::Context* workspace) {
+  reveal_and_record(net, state, orders, temperature, step_log_q, first_step, workspace,
+                    [&](Index c, Index p, const auto&) { return values(p, c); });
 }
 
 }  // namespace detail

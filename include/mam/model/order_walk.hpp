@@ -63,6 +63,22 @@ void reveal_along_orders(const ConditionalNet& net, CodeMatrix& state, const Ord
   state = context.codes;
 }
 
+namespace detail {
+
+/// Refuses an `order` that is not a permutation of 0..d-1, naming it `what`.
+inline void require_permutation(const std::vector<Index>& order, Index d, const char* function, const char* what) {
+  std::vector<bool> seen(static_cast<std::size_t>(d), false);
+  bool permutation = static_cast<Index>(order.size()) == d;
+  for (Index p : order) {
+    if (p < 0 || p >= d || seen[static_cast<std::size_t>(p)]) permutation = false;
+    else seen[static_cast<std::size_t>(p)] = true;
+  }
+  require<value_error>(permutation, function, concat(what, "a permutation of 0..", d - 1),
+                       concat("an order of ", order.size(), " positions"));
+}
+
+}  // namespace detail
+
 /// A uniformly random order of the unknown (or, with `known` = true, the known) positions of
 /// every sample of `x`.
 inline Orders random_orders(const Eigen::Ref<const CodeMatrix>& x, bool known, Rng& rng) {

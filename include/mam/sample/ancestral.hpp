@@ -34,14 +34,7 @@ CodeMatrix sample_ancestral(const Model& model, Index count, const std::vector<I
   const char* function = "mam::sample_ancestral";
   detail::require<value_error>(count >= 0, function, "count >= 0", count);
   const Index d = model.num_variables();
-  std::vector<bool> seen(static_cast<std::size_t>(d), false);
-  bool permutation = static_cast<Index>(order.size()) == d;
-  for (Index p : order) {
-    if (p < 0 || p >= d || seen[static_cast<std::size_t>(p)]) permutation = false;
-    else seen[static_cast<std::size_t>(p)] = true;
-  }
-  detail::require<value_error>(permutation, function, detail::concat("a permutation of 0..", d - 1),
-                               detail::concat("an order of ", order.size(), " positions"));
+  detail::require_permutation(order, d, function, "");
   CodeMatrix state = CodeMatrix::Constant(d, count, unknown);
   reveal_along_orders(model.conditional(), state, Orders(static_cast<std::size_t>(count), order),
                       [&](Index, Index, const auto& logits) { return detail::draw_value(logits, options, rng); },
