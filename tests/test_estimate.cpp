@@ -208,7 +208,7 @@ TEST_CASE("log Z, ESS and self-normalized means from log-weights: hand-computed 
       [&] { mam::self_normalized_mean(log_w, mam::test::vec({1.0, std::nan("")})); }), Catch::Contains("finite observable values"));
 }
 
-TEST_CASE("a proposal equal to p gives ESS / N = 1 and log Z exactly; a worse one gives less", "[estimate]") {
+TEST_CASE("a proposal equal to p gives ESS / N = 1 and log Z exactly, a worse one less", "[estimate]") {
   const double field = 0.4;
   const mam::IsingModel target{3, 0.0, field};  // independent spins
   const double log_z = 9.0 * std::log(2.0 * std::cosh(field));
@@ -277,7 +277,7 @@ TEST_CASE("log Z-hat is unbiased for Z and its standard error is calibrated over
   }
 }
 
-TEST_CASE("neural MCMC samples the exact law with a poor sampler; the raw sampler fails the same test",
+TEST_CASE("neural MCMC samples the exact law with a poor sampler whose raw draws fail the same test",
           "[estimate]") {
   // Paramagnetic targets: a sampler trained by reverse KL drops the minority mode of an
   // ordered lattice, and no MCMC with that proposal returns to it in a test's time.
@@ -308,7 +308,7 @@ TEST_CASE("neural MCMC samples the exact law with a poor sampler; the raw sample
   SECTION("3-state Potts on 3 x 3") { check(mam::PottsModel{3, 3, 0.4, 0.3}, 3); }
 }
 
-TEST_CASE("Metropolis-corrected censor-and-resample converges to p; the uncorrected move to the model", "[estimate]") {
+TEST_CASE("Metropolis-corrected censor-and-resample converges to p, the uncorrected move to the model", "[estimate]") {
   const mam::IsingModel target{3, 0.1, 0.2};
   const Vector<double> log_p = exact_log_p(target);
   const Model model = briefly_trained(target, 150, 71);
@@ -336,7 +336,7 @@ TEST_CASE("Metropolis-corrected censor-and-resample converges to p; the uncorrec
              Catch::Contains("one log f value per sample (4000)"));
 }
 
-TEST_CASE("energy training with a Metropolis buffer: the buffer follows p, the NLL term trains the sampler",
+TEST_CASE("energy training with a Metropolis buffer and the NLL term on it trains the sampler",
           "[estimate][training]") {
   const mam::IsingModel target{3, 0.1, 0.2};
   Rng init(81);
@@ -394,7 +394,7 @@ TEST_CASE("neural MCMC mixed with Gibbs sweeps of the target still samples it ex
   CHECK_THAT(mam::test::message_of<mam::value_error>([&] { mcmc.set_states(bad, rng); }), Catch::Contains("complete codes in 0..1"));
 }
 
-TEST_CASE("neural MCMC: same seed, same chains; bad options are refused", "[estimate]") {
+TEST_CASE("neural MCMC: same seed, same chains, and bad options are refused", "[estimate]") {
   const mam::IsingModel target{3, 0.3, 0.2};
   Rng init(1);
   const Model model = mam::make_residual_model<double>(9, 2, 16, 2, init);
