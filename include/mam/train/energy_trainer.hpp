@@ -2,7 +2,10 @@
 // Energy-based training: no data, a target log f(x). Each step refreshes a persistent buffer
 // of model samples by censor-and-resample, then takes one Adam step on the energy loss
 // (KL by REINFORCE through the marginal net, or log-likelihood matching with learned log Z)
-// plus alpha times self-consistency, updating both networks.
+// plus alpha times self-consistency, updating both networks. Options beyond the paper:
+// correct the buffer's moves by Metropolis-Hastings so that it follows f / Z, and add the
+// conditional net's maximum likelihood on it (measured in docs/ising.md: the sampler's
+// reverse KL on the 10 x 10 Ising demo falls from 1.8 to 0.5 nats).
 
 #include <cmath>
 #include <functional>
