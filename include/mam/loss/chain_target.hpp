@@ -18,21 +18,22 @@
 namespace mam {
 
 struct ChainTargetValue {
-  double loss = 0.0;                ///< mean(r^2) + anchor^2
+  double loss = 0.0;                ///< weight * (mean(r^2) + anchor^2)
   double mean_squared_error = 0.0;  ///< mean(r^2)
   double anchor_error = 0.0;        ///< f(all ?) - log_z
 };
 
 /// The chain-target loss of partial inputs `inputs` (one per column) and their `targets`;
-/// adds its gradient for theta (the marginal network) into `gradient`.
+/// adds `weight` times its gradient for theta (the marginal network) into `gradient`.
 template <class Model, class Scalar>
 ChainTargetValue chain_target_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& inputs,
                                    const Eigen::Ref<const Vector<double>>& targets, ModelGradient<Scalar>& gradient,
-                                   Workspace<Model>* workspace = nullptr) {
+                                   Workspace<Model>* workspace = nullptr, double weight = 1.0) {
   const char* function = "mam::chain_target_loss";
   const Index d = model.num_variables(), batch = inputs.cols();
   validate_codes(inputs, d, model.num_values(), function);
   detail::require<shape_error>(batch > 0, function, "a non-empty batch", batch);
+  detail::require<value_error>(weight >= 0.0 && std::isfinite(weight), function, "weight >= 0", weight);
   detail::require<shape_error>(targets.size() == batch, function, detail::concat("one target per input (", batch, ")"),
                                targets.size());
   for (Index c = 0; c < batch; ++c)
@@ -52,13 +53,13 @@ ChainTargetValue chain_target_loss(const Model& model, const Eigen::Ref<const Co
   for (Index c = 0; c < batch; ++c) {
     const double r = static_cast<double>(pass.output(0, c)) - log_z - targets[c];
     squared += r * r;
-    d_f(0, c) = static_cast<Scalar>(2.0 * r / static_cast<double>(batch));
+    d_f(0, c) = static_cast<Scalar>(weight * 2.0 * r / static_cast<double>(batch));
   }
   ChainTargetValue value;
   value.mean_squared_error = squared / static_cast<double>(batch);
   value.anchor_error = static_cast<double>(pass.output(0, batch)) - log_z;
-  value.loss = value.mean_squared_error + value.anchor_error * value.anchor_error;
-  d_f(0, batch) = static_cast<Scalar>(2.0 * value.anchor_error);
+  value.loss = weight * (value.mean_squared_error + value.anchor_error * value.anchor_error);
+  d_f(0, batch) = static_cast<Scalar>(weight * 2.0 * value.anchor_error);
   model.marginal().backward(pass, d_f, gradient.marginal);
   return value;
 }

@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "mam/core/error.hpp"
 #include "mam/core/rng.hpp"
@@ -51,6 +52,73 @@ Vector<double> evaluate_log_target(LogTarget&& log_f, const Eigen::Ref<const Cod
   return values;
 }
 
+namespace detail {
+
+/// Where a batch sits in a larger one cut into shards (train/data_parallel.hpp): the whole
+/// batch's size, this shard's share of it, and the mean and standard deviation of the
+/// REINFORCE weights' log-ratios delta over the whole batch, from this shard's deltas.
+template <class Baseline>
+struct EnergyShard {
+  double batch_size;  ///< the whole batch's samples
+  double share;       ///< this shard's samples / batch_size: weights its self-consistency
+  Baseline baseline;  ///< (const Vector<double>& delta) -> std::pair<double, double>{mean, stddev}
+};
+
+/// Mean and standard deviation (n - 1) of `delta`, as the reference's baseline.
+inline std::pair<double, double> mean_and_stddev(const Vector<double>& delta) {
+  const double mean = delta.mean();
+  const auto n = static_cast<double>(delta.size());
+  return {mean, std::sqrt((delta.array() - mean).square().sum() / (n - 1.0))};
+}
+
+/// energy_loss() of one shard of a batch, with log f of its samples given as `target`.
+template <class Model, class Scalar, class Baseline>
+EnergyValue energy_loss_of_shard(const Model& model, const Eigen::Ref<const CodeMatrix>& samples,
+                                 const Vector<double>& target, Rng& rng, ModelGradient<Scalar>& gradient,
+                                 EnergyObjective objective, double alpha, Workspace<Model>* workspace,
+                                 bool reinforce_conditional, double left_to_right,
+                                 const EnergyShard<Baseline>& shard) {
+  const char* function = "mam::energy_loss";
+  require<value_error>(alpha >= 0.0 && std::isfinite(alpha), function, "alpha >= 0", alpha);
+  require<value_error>(!reinforce_conditional || objective == EnergyObjective::kl, function,
+                       "reinforce_conditional only with the KL objective", "the matching objective");
+  const double n = shard.batch_size;
+
+  EnergyValue value;
+  SelfConsistencyOptions options;
+  options.train_conditional = true;
+  options.train_log_z = objective == EnergyObjective::matching;
+  options.weight = alpha * shard.share;
+  options.left_to_right = left_to_right;
+  const auto d = static_cast<double>(model.num_variables());
+  auto objective_term = [&](const Vector<double>& f, Vector<double>& d_f, Vector<double>& d_log_conditional) {
+    const Vector<double> delta = f - target;
+    value.mean_log_ratio = delta.mean();  // normalized below, once f(all ?) is known
+    if (objective == EnergyObjective::matching) {
+      d_f = 2.0 * delta / n;
+      return delta.squaredNorm() / n;
+    }
+    const auto [mean, stddev] = shard.baseline(delta);
+    const double eps = std::numeric_limits<float>::epsilon();  // as the reference
+    const Vector<double> r = (delta.array() - mean) / (stddev + eps);
+    d_f = r / n;  // r is a constant weight (REINFORCE): no gradient through it
+    if (reinforce_conditional) d_log_conditional = d * r / n;  // the same samples are self-consistency's x
+    return r.dot(f) / n;
+  };
+  const auto [consistency, objective_value] =
+      self_consistency_with(model, samples, rng, gradient, options, samples, objective_term, workspace);
+  value.consistency = consistency;
+  value.objective = objective_value;
+  // log p(x) = f(x) - normalizer, where the normalizer is f(all ?) (from the same pass) or log_z.
+  value.mean_log_ratio -= model.log_z() + (model.normalization() == Normalization::all_unknown
+                                               ? consistency.anchor_error
+                                               : 0.0);
+  value.loss = objective_value + consistency.loss;
+  return value;
+}
+
+}  // namespace detail
+
 /// The energy-based loss of `samples` (complete, from the model: a censor-and-resample
 /// buffer or ancestral samples). Adds gradients for both networks, and for log_z with the
 /// matching objective, into `gradient`. `reinforce_conditional` (KL only) adds the REINFORCE
@@ -61,47 +129,13 @@ EnergyValue energy_loss(const Model& model, const Eigen::Ref<const CodeMatrix>& 
                         Rng& rng, ModelGradient<Scalar>& gradient, EnergyObjective objective = EnergyObjective::kl,
                         double alpha = 1.0, Workspace<Model>* workspace = nullptr,
                         bool reinforce_conditional = false, double left_to_right = 0.0) {
-  const char* function = "mam::energy_loss";
-  detail::require<value_error>(alpha >= 0.0 && std::isfinite(alpha), function, "alpha >= 0", alpha);
-  detail::require<shape_error>(samples.cols() >= 2, function, "at least 2 samples (a batch baseline)",
+  detail::require<shape_error>(samples.cols() >= 2, "mam::energy_loss", "at least 2 samples (a batch baseline)",
                                samples.cols());
-  detail::require<value_error>(!reinforce_conditional || objective == EnergyObjective::kl, function,
-                               "reinforce_conditional only with the KL objective", "the matching objective");
   const Vector<double> target = evaluate_log_target(log_f, samples);
-  const auto n = static_cast<double>(samples.cols());
-
-  EnergyValue value;
-  SelfConsistencyOptions options;
-  options.train_conditional = true;
-  options.train_log_z = objective == EnergyObjective::matching;
-  options.weight = alpha;
-  options.left_to_right = left_to_right;
-  const auto d = static_cast<double>(model.num_variables());
-  auto objective_term = [&](const Vector<double>& f, Vector<double>& d_f, Vector<double>& d_log_conditional) {
-    const Vector<double> delta = f - target;
-    value.mean_log_ratio = delta.mean();  // normalized below, once f(all ?) is known
-    if (objective == EnergyObjective::matching) {
-      d_f = 2.0 * delta / n;
-      return delta.squaredNorm() / n;
-    }
-    const double mean = delta.mean();
-    const double stddev = std::sqrt((delta.array() - mean).square().sum() / (n - 1.0));
-    const double eps = std::numeric_limits<float>::epsilon();  // as the reference
-    const Vector<double> r = (delta.array() - mean) / (stddev + eps);
-    d_f = r / n;  // r is a constant weight (REINFORCE): no gradient through it
-    if (reinforce_conditional) d_log_conditional = d * r / n;  // the same samples are self-consistency's x
-    return r.dot(f) / n;
-  };
-  const auto [consistency, objective_value] =
-      detail::self_consistency_with(model, samples, rng, gradient, options, samples, objective_term, workspace);
-  value.consistency = consistency;
-  value.objective = objective_value;
-  // log p(x) = f(x) - normalizer, where the normalizer is f(all ?) (from the same pass) or log_z.
-  value.mean_log_ratio -= model.log_z() + (model.normalization() == Normalization::all_unknown
-                                               ? consistency.anchor_error
-                                               : 0.0);
-  value.loss = objective_value + consistency.loss;
-  return value;
+  const detail::EnergyShard<decltype(&detail::mean_and_stddev)> shard{static_cast<double>(samples.cols()), 1.0,
+                                                                      &detail::mean_and_stddev};
+  return detail::energy_loss_of_shard(model, samples, target, rng, gradient, objective, alpha, workspace,
+                                      reinforce_conditional, left_to_right, shard);
 }
 
 }  // namespace mam

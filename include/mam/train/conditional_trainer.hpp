@@ -21,18 +21,31 @@ class ConditionalTrainer {
         data_(detail::training_data(data, model, "mam::ConditionalTrainer")),
         batcher_(data_.cols()) {}
 
-  /// One Adam step of the AO-ARM loss on the next minibatch.
+  /// One Adam step of the AO-ARM loss on the next minibatch (this process's shards of it;
+  /// see train/data_parallel.hpp).
   StepReport step() {
-    const CodeMatrix batch = gather_columns(data_, batcher_.next(core_.options().batch_size, core_.rng()));
+    const Index batch_size = core_.options().batch_size;
+    const CodeMatrix batch = gather_columns(data_, core_.local_part(batcher_.next(batch_size, core_.rng())));
     core_.gradient().set_zero();
+    const detail::Shards& shards = core_.shards();
+    double nll = 0.0;
+    for (Index s = 0; s < shards.local_count(); ++s) {
+      const detail::ColumnRange part = shards.local_part(batch_size, s);
+      const double share = static_cast<double>(part.size) / static_cast<double>(batch_size);
+      nll += share * ao_arm_loss(core_.model(), batch.middleCols(part.begin, part.size), core_.shard_rng(s),
+                                 core_.gradient().conditional, share, &core_.workspace(),
+                                 core_.options().conditional_orders);
+    }
+    core_.sum_over_processes({false, true, false}, &nll, 1);
     StepReport report;
-    report.nll = ao_arm_loss(core_.model(), batch, core_.rng(), core_.gradient().conditional, 1.0, &core_.workspace(),
-                             core_.options().conditional_orders);
+    report.nll = nll;
     core_.apply("mam::ConditionalTrainer::step", report.nll, {false, true, false}, report);
     return report;
   }
 
   long steps() const { return core_.steps(); }
+  /// The processes training together (TrainerOptions::data_parallel), or null when alone.
+  ProcessGroup* processes() const { return core_.shards().processes(); }
   Rng& rng() { return core_.rng(); }
   Adam<Scalar>& optimizer() { return core_.optimizer(); }
   /// The parameter average (TrainerOptions::average_decay), or null when off.
@@ -43,7 +56,7 @@ class ConditionalTrainer {
 
   /// Restores a save() of a trainer of the same model architecture and data size; training
   /// then continues exactly as it would have.
-  void load(const std::string& path) { core_.load("mam::ConditionalTrainer::load", path, kind, nullptr, &batcher_); }
+  void load(const std::string& path) { core_.load("mam::ConditionalTrainer::load", path, kind, nullptr, 0, &batcher_); }
 
   static constexpr const char* kind = "conditional";
 

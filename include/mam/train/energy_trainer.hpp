@@ -9,7 +9,9 @@
 
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "mam/estimate/metropolis_resample.hpp"
 #include "mam/loss/ao_arm.hpp"
@@ -59,41 +61,83 @@ class EnergyTrainer {
                                  "refresh_every = 0 with metropolis_buffer", options.refresh_every);
     detail::require<value_error>(options.buffer_nll_weight >= 0.0 && std::isfinite(options.buffer_nll_weight), function,
                                  "buffer_nll_weight >= 0", options.buffer_nll_weight);
-    buffer_ = sample_ancestral(model, options.trainer.batch_size, core_.rng());
+    buffer_ = core_.draw_for_shards(options.trainer.batch_size,
+                                    [&](Index count, Rng& rng) { return sample_ancestral(model, count, rng); });
   }
 
+  /// One step: refresh the buffer, then one Adam step of the loss on it. With several shards
+  /// (train/data_parallel.hpp) each moves its own columns of the buffer with its own stream,
+  /// and the REINFORCE baseline is the whole batch's, as one process with the whole buffer
+  /// would compute it.
   StepReport step() {
     Model& model = core_.model();
     const long next = core_.steps() + 1;
+    const Index batch_size = core_.options().batch_size;
+    double acceptance = 0.0;  // this process's share of the buffer's acceptance
     core_.refresh_samples("mam::EnergyTrainer::step", buffer_, [&](CodeMatrix& samples) {
-      if (options_.metropolis_buffer) {
-        // log f of the buffer is a function of the buffer: recomputed after a resume.
-        if (buffer_log_f_.size() != samples.cols()) buffer_log_f_ = evaluate_log_target(log_f_, samples);
-        buffer_acceptance_ = metropolis_censor_resample(model, samples, buffer_log_f_, options_.gibbs_steps,
-                                                        log_f_, core_.rng(), &core_.workspace());
-      } else if (options_.refresh_every > 0 && next % options_.refresh_every == 0)
-        samples = sample_ancestral(model, samples.cols(), core_.rng());
-      else
-        censor_resample(model, samples, options_.gibbs_steps, core_.rng(), {}, &core_.workspace());
+      // log f of the buffer is a function of the buffer: recomputed after a resume.
+      if (options_.metropolis_buffer && buffer_log_f_.size() != samples.cols())
+        buffer_log_f_ = evaluate_log_target(log_f_, samples);
+      core_.for_each_shard(samples, batch_size, [&](CodeMatrix& columns, Index s) {
+        const detail::ColumnRange part = core_.shards().local_part(batch_size, s);
+        Rng& rng = core_.shard_rng(s);
+        if (options_.metropolis_buffer) {
+          Vector<double> log_f = buffer_log_f_.segment(part.begin, part.size);
+          const double accepted = metropolis_censor_resample(model, columns, log_f, options_.gibbs_steps, log_f_,
+                                                             rng, &core_.workspace());
+          buffer_log_f_.segment(part.begin, part.size) = log_f;
+          acceptance += static_cast<double>(part.size) / static_cast<double>(batch_size) * accepted;
+        } else if (options_.refresh_every > 0 && next % options_.refresh_every == 0) {
+          columns = sample_ancestral(model, columns.cols(), rng);
+        } else {
+          censor_resample(model, columns, options_.gibbs_steps, rng, {}, &core_.workspace());
+        }
+      });
     });
     core_.gradient().set_zero();
-    const EnergyValue value =
-        energy_loss(model, buffer_, log_f_, core_.rng(), core_.gradient(), options_.objective, options_.alpha,
-                    &core_.workspace(), options_.reinforce_conditional, options_.left_to_right);
-    double loss = value.loss;
-    if (options_.buffer_nll_weight > 0.0)
-      loss += ao_arm_loss(model, buffer_, core_.rng(), core_.gradient().conditional, options_.buffer_nll_weight,
-                          &core_.workspace());
-    StepReport report;
-    report.consistency = value.consistency.mean_squared_residual;
-    report.anchor_error = value.consistency.anchor_error;
-    report.mean_log_ratio = value.mean_log_ratio;
+    const detail::Shards& shards = core_.shards();
+    // log f of the buffer: kept by the Metropolis buffer, else evaluated here.
+    const Vector<double> target =
+        options_.metropolis_buffer ? buffer_log_f_ : evaluate_log_target(log_f_, buffer_);
+    const std::optional<std::pair<double, double>> baseline = whole_batch_baseline_before_passes(target);
+    auto shard_baseline = [&](const Vector<double>& delta) {
+      return baseline ? *baseline : detail::mean_and_stddev(gathered(delta));
+    };
+    // loss, mean squared residual, anchor error, mean log ratio, buffer acceptance
+    double statistics[5] = {0.0, 0.0, 0.0, 0.0, acceptance};
+    for (Index s = 0; s < shards.local_count(); ++s) {
+      const detail::ColumnRange part = shards.local_part(batch_size, s);
+      const double share = static_cast<double>(part.size) / static_cast<double>(batch_size);
+      const auto columns = buffer_.middleCols(part.begin, part.size);
+      const detail::EnergyShard<decltype(shard_baseline)> shard{static_cast<double>(batch_size), share,
+                                                                 shard_baseline};
+      const EnergyValue value = detail::energy_loss_of_shard(
+          model, columns, Vector<double>(target.segment(part.begin, part.size)), core_.shard_rng(s),
+          core_.gradient(), options_.objective, options_.alpha, &core_.workspace(), options_.reinforce_conditional,
+          options_.left_to_right, shard);
+      statistics[0] += value.loss;
+      if (options_.buffer_nll_weight > 0.0)
+        statistics[0] += share * ao_arm_loss(model, columns, core_.shard_rng(s), core_.gradient().conditional,
+                                             share * options_.buffer_nll_weight, &core_.workspace());
+      statistics[1] += share * value.consistency.mean_squared_residual;
+      statistics[2] += share * value.consistency.anchor_error;
+      statistics[3] += share * value.mean_log_ratio;
+    }
     const bool learn_log_z = options_.objective == EnergyObjective::matching;
-    core_.apply("mam::EnergyTrainer::step", loss, {true, true, learn_log_z}, report);
+    core_.sum_over_processes({true, true, learn_log_z}, statistics, 5);
+    StepReport report;
+    report.consistency = statistics[1];
+    report.anchor_error = statistics[2];
+    report.mean_log_ratio = statistics[3];
+    if (options_.metropolis_buffer) buffer_acceptance_ = statistics[4];
+    core_.apply("mam::EnergyTrainer::step", statistics[0], {true, true, learn_log_z}, report);
     return report;
   }
 
   long steps() const { return core_.steps(); }
+  /// The processes training together (TrainerOptions::data_parallel), or null when alone.
+  ProcessGroup* processes() const { return core_.shards().processes(); }
+  /// The buffer of samples (this process's shards' columns).
   const CodeMatrix& buffer() const { return buffer_; }
   /// With metropolis_buffer: the share of the buffer's moves accepted at the last step.
   double buffer_acceptance() const { return buffer_acceptance_; }
@@ -107,13 +151,31 @@ class EnergyTrainer {
 
   /// Restores a save() of a trainer of the same model architecture and batch size.
   void load(const std::string& path) {
-    core_.load("mam::EnergyTrainer::load", path, kind, &buffer_, nullptr);
+    core_.load("mam::EnergyTrainer::load", path, kind, &buffer_, core_.options().batch_size, nullptr);
     buffer_log_f_.resize(0);
   }
 
   static constexpr const char* kind = "energy";
 
  private:
+  // `values` of every process, rank by rank (alone: `values`).
+  Vector<double> gathered(const Vector<double>& values) {
+    ProcessGroup* processes = core_.shards().processes();
+    if (processes == nullptr) return values;
+    Vector<double> all(values.size() * processes->size());
+    processes->gather_all(values.data(), static_cast<std::size_t>(values.size()), all.data());
+    return all;
+  }
+
+  // With several shards in this process, their passes come one after the other, so the whole
+  // batch's baseline is computed before them, from a forward pass over the buffer (about a
+  // tenth of a step more); with one, each process's pass gathers it (none here).
+  std::optional<std::pair<double, double>> whole_batch_baseline_before_passes(const Vector<double>& target) {
+    if (core_.shards().local_count() == 1 || options_.objective != EnergyObjective::kl) return std::nullopt;
+    const Vector<double> f = core_.model().marginal()(buffer_).row(0).transpose().template cast<double>();
+    return detail::mean_and_stddev(gathered(f - target));
+  }
+
   detail::TrainingCore<Model> core_;
   EnergyTrainerOptions options_;
   LogTarget log_f_;

@@ -8,6 +8,10 @@
 // seconds used so far travel in a progress record beside the checkpoint
 // (train/training_progress.hpp).
 //
+// A trainer of several processes (TrainerOptions::data_parallel) is trained by every one of
+// them calling fit() alike: rank 0's clock and stop request decide for all, rank 0 writes the
+// checkpoints and progress records, and every process gets the same on_log calls.
+//
 // The library prints nothing and installs no signal handler: the program polls its own flag
 // through FitOptions::stop_requested, logs through FitOptions::on_log and decides, from the
 // FitResult, what to print and which exit code to return.
@@ -26,6 +30,7 @@
 
 #include "mam/core/error.hpp"
 #include "mam/optim/schedule.hpp"
+#include "mam/train/data_parallel.hpp"
 #include "mam/train/training_core.hpp"
 #include "mam/train/training_progress.hpp"
 
@@ -122,6 +127,20 @@ struct is_fit_trainer<
     : std::bool_constant<std::is_convertible_v<decltype(std::declval<Trainer&>().step()), StepReport> &&
                          std::is_convertible_v<decltype(std::declval<Trainer&>().steps()), long>> {};
 
+/// The processes a trainer trains with (its processes(), where it has that member), or null.
+template <class Trainer, class = void>
+struct has_processes : std::false_type {};
+template <class Trainer>
+struct has_processes<Trainer, std::void_t<decltype(std::declval<const Trainer&>().processes())>>
+    : std::is_convertible<decltype(std::declval<const Trainer&>().processes()), ProcessGroup*> {};
+template <class Trainer>
+ProcessGroup* processes_of(const Trainer& trainer) {
+  if constexpr (has_processes<Trainer>::value)
+    return trainer.processes();
+  else
+    return nullptr;
+}
+
 inline void validate_fit_options(const FitOptions& options, std::size_t optimizer_groups) {
   const char* function = "mam::fit";
   const TrainingBudget& budget = options.budget;
@@ -174,14 +193,22 @@ FitResult fit(Trainer& trainer, const FitOptions& options) {
                 "mam::fit trains a trainer with StepReport step(), long steps(), optimizer() (num_groups(), "
                 "set_learning_rate(group, rate)), save(path) and load(path), as the trainers in mam/train/ have");
   detail::validate_fit_options(options, trainer.optimizer().num_groups());
+  ProcessGroup* const processes = detail::processes_of(trainer);
+  // Rank 0's reading of a value, in every process (alone: the value).
+  auto rank_zeros = [processes](double value) {
+    detail::broadcast_values(processes, &value, 1);
+    return value;
+  };
   double seconds_before = 0.0;
   if (!options.resume_from.empty()) {
     trainer.load(options.resume_from);
-    seconds_before = detail::seconds_recorded(options.resume_from, trainer.steps());
+    detail::on_root(processes, [&] { seconds_before = detail::seconds_recorded(options.resume_from, trainer.steps()); });
+    seconds_before = rank_zeros(seconds_before);
   }
-  const std::function<double()> clock = options.clock ? options.clock : [] {
+  const std::function<double()> local_clock = options.clock ? options.clock : [] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   };
+  auto clock = [&] { return rank_zeros(local_clock()); };
   const double start = clock();
   const long first_step = trainer.steps();
   FitResult result;
@@ -196,14 +223,15 @@ FitResult fit(Trainer& trainer, const FitOptions& options) {
   auto save = [&] {
     if (options.checkpoint.empty()) return;
     trainer.save(options.checkpoint);
-    save_training_progress(progress_path(options.checkpoint), {result.steps, result.seconds});
+    detail::on_root(processes,
+                    [&] { save_training_progress(progress_path(options.checkpoint), {result.steps, result.seconds}); });
     saved_at = result.steps;
   };
 
   double fraction = update(start);
   for (;;) {
     // The program's stop request first: the user who pressed Ctrl-C wants out now.
-    if (options.stop_requested && options.stop_requested()) {
+    if (rank_zeros(options.stop_requested && options.stop_requested() ? 1.0 : 0.0) != 0.0) {
       result.end = FitEnd::stop_requested;
       break;
     }

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,43 +77,73 @@ class MarginalTrainer {
           function,
           detail::concat("pool_refresh x pool_refresh_interval <= pool_size (", options.pool_size, ")"),
           detail::concat(options.pool_refresh, " x ", options.pool_refresh_interval));
-      pool_ = ChainTargetPool(model.num_variables(), options.pool_size);  // filled by the first step
+      // Each shard keeps its part of the pool; all are filled by the first step.
+      const detail::Shards& shards = core_.shards();
+      for (Index s = 0; s < shards.local_count(); ++s)
+        pools_.emplace_back(model.num_variables(), shards.range(options.pool_size, s).size);
       return;
     }
     const auto from_data = static_cast<Index>(options.data_fraction * static_cast<double>(options.trainer.batch_size) + 0.5);
     data_per_batch_ = std::min(from_data, options.trainer.batch_size);
-    buffer_ = sample_ancestral(model, options.trainer.batch_size - data_per_batch_, core_.rng());
+    buffer_columns_ = options.trainer.batch_size - data_per_batch_;
+    buffer_ = core_.draw_for_shards(buffer_columns_,
+                                    [&](Index count, Rng& rng) { return sample_ancestral(model, count, rng); });
   }
 
   /// One Adam step of the objective (theta only): self-consistency refreshes the buffer and
   /// fits data + buffer; chain targets fit a batch of the pool's prefixes, and every
   /// pool_refresh_interval steps first replace pool_refresh x interval of its sequences.
+  /// With several shards (train/data_parallel.hpp) each takes its part of the data, of the
+  /// buffer or the pool, and of the batch.
   StepReport step() {
     if (options_.objective == MarginalObjective::chain_targets) return chain_target_step();
     Model& model = core_.model();
     if (buffer_.cols() > 0)
       core_.refresh_samples("mam::MarginalTrainer::step", buffer_, [&](CodeMatrix& samples) {
-        censor_resample(model, samples, options_.gibbs_steps, core_.rng(), {}, &core_.workspace());
+        core_.for_each_shard(samples, buffer_columns_, [&](CodeMatrix& columns, Index s) {
+          censor_resample(model, columns, options_.gibbs_steps, core_.shard_rng(s), {}, &core_.workspace());
+        });
       });
-    CodeMatrix batch(model.num_variables(), core_.options().batch_size);
-    batch.leftCols(data_per_batch_) = gather_columns(data_, batcher_.next(data_per_batch_, core_.rng()));
-    batch.rightCols(buffer_.cols()) = buffer_;
+    const std::vector<Index> from_data = batcher_.next(data_per_batch_, core_.rng());
     core_.gradient().set_zero();
-    SelfConsistencyOptions loss_options;  // theta only: the conditionals are the teacher
-    const SelfConsistencyValue value =
-        self_consistency_loss(model, batch, core_.rng(), core_.gradient(), loss_options, &core_.workspace());
+    const detail::Shards& shards = core_.shards();
+    const Index batch_size = core_.options().batch_size;
+    double statistics[3] = {0.0, 0.0, 0.0};  // loss, mean squared residual, anchor error
+    for (Index s = 0; s < shards.local_count(); ++s) {
+      const detail::ColumnRange data = shards.range(data_per_batch_, s);
+      const detail::ColumnRange own = shards.local_part(buffer_columns_, s);
+      CodeMatrix batch(model.num_variables(), data.size + own.size);
+      batch.leftCols(data.size) = gather_columns(
+          data_, std::vector<Index>(from_data.begin() + data.begin, from_data.begin() + data.begin + data.size));
+      batch.rightCols(own.size) = buffer_.middleCols(own.begin, own.size);
+      SelfConsistencyOptions loss_options;  // theta only: the conditionals are the teacher
+      const double share = static_cast<double>(batch.cols()) / static_cast<double>(batch_size);
+      loss_options.weight = share;
+      const SelfConsistencyValue value =
+          self_consistency_loss(model, batch, core_.shard_rng(s), core_.gradient(), loss_options, &core_.workspace());
+      statistics[0] += value.loss;
+      statistics[1] += share * value.mean_squared_residual;
+      statistics[2] += share * value.anchor_error;
+    }
+    core_.sum_over_processes({true, false, false}, statistics, 3);
     StepReport report;
-    report.consistency = value.mean_squared_residual;
-    report.anchor_error = value.anchor_error;
-    core_.apply("mam::MarginalTrainer::step", value.loss, {true, false, false}, report);
+    report.consistency = statistics[1];
+    report.anchor_error = statistics[2];
+    core_.apply("mam::MarginalTrainer::step", statistics[0], {true, false, false}, report);
     return report;
   }
 
   long steps() const { return core_.steps(); }
-  /// The self-consistency buffer of on-policy samples (empty with chain targets).
+  /// The processes training together (TrainerOptions::data_parallel), or null when alone.
+  ProcessGroup* processes() const { return core_.shards().processes(); }
+  /// The self-consistency buffer of on-policy samples (this process's shards' columns;
+  /// empty with chain targets).
   const CodeMatrix& buffer() const { return buffer_; }
-  /// The chain-target pool (empty with self-consistency, and before the first step).
-  const ChainTargetPool& pool() const { return pool_; }
+  /// The chain-target pool of this process's first shard (the pool, with one shard; empty
+  /// with self-consistency, and before the first step).
+  const ChainTargetPool& pool() const { return pools_.empty() ? no_pool_ : pools_.front(); }
+  /// The chain-target pools of this process's shards, in order.
+  const std::vector<ChainTargetPool>& pools() const { return pools_; }
   Rng& rng() { return core_.rng(); }
   Adam<Scalar>& optimizer() { return core_.optimizer(); }
   /// The parameter average (TrainerOptions::average_decay), or null when off.
@@ -123,46 +152,62 @@ class MarginalTrainer {
   /// Saves model, optimizer, RNG, step count, the on-policy buffer or pool and the data position.
   void save(const std::string& path) const {
     core_.save(path, kind, own_buffer(), &batcher_, [&](io::Checkpoint<Scalar>& checkpoint) {
-      if (options_.objective == MarginalObjective::chain_targets) pool_.append_to(checkpoint, "pool");
+      for (std::size_t s = 0; s < pools_.size(); ++s) pools_[s].append_to(checkpoint, pool_name(s));
     });
   }
 
   /// Restores a save() of a trainer of the same model architecture, data size, batch and objective.
   void load(const std::string& path) {
     const char* function = "mam::MarginalTrainer::load";
-    core_.load(function, path, kind, own_buffer(), &batcher_, [&](const io::Checkpoint<Scalar>& checkpoint) {
-      std::optional<ChainTargetPool> stored;
-      if (options_.objective == MarginalObjective::chain_targets)
-        stored = pool_.restored(function, path, checkpoint, "pool", core_.model().num_values());
-      return [this, stored = std::move(stored)]() mutable {
-        if (stored) pool_ = std::move(*stored);
-      };
-    });
+    core_.load(function, path, kind, own_buffer(), buffer_columns_, &batcher_,
+               [&](const io::Checkpoint<Scalar>& checkpoint) {
+                 std::vector<ChainTargetPool> stored;
+                 for (std::size_t s = 0; s < pools_.size(); ++s)
+                   stored.push_back(
+                       pools_[s].restored(function, path, checkpoint, pool_name(s), core_.model().num_values()));
+                 return [this, stored = std::move(stored)]() mutable { pools_ = std::move(stored); };
+               });
   }
 
   static constexpr const char* kind = "marginal";
 
  private:
-  // Adds `count` sequences to the pool: data_fraction of them the next data samples, the
-  // rest ancestral samples, in walks of at most 512 that bound the sampler's memory.
+  // The checkpoint name of local shard `s`'s pool.
+  std::string pool_name(std::size_t s) const {
+    const detail::Shards& shards = core_.shards();
+    return detail::shard_entry("pool", shards.first() + static_cast<Index>(s), shards.count());
+  }
+
+  // Adds `count` sequences to the pools: data_fraction of them the next data samples, the
+  // rest ancestral samples, in walks of at most 512 per shard that bound the sampler's memory.
   void refill_pool(Index count) {
-    const Index chunk = 512;
+    const detail::Shards& shards = core_.shards();
+    const Index chunk = 512 * shards.count();
     core_.sample_or_report("mam::MarginalTrainer::step", [&] {
       for (Index done = 0; done < count; done += chunk) {
         const Index n = std::min(chunk, count - done);
         const auto from_data = static_cast<Index>(options_.data_fraction * static_cast<double>(n) + 0.5);
-        const CodeMatrix data = gather_columns(data_, batcher_.next(from_data, core_.rng()));
-        if (options_.resampled_share == 0.0) {
-          pool_.add(core_.model(), data, n - from_data, core_.rng(), &core_.workspace());
-          continue;
+        const std::vector<Index> indices = batcher_.next(from_data, core_.rng());
+        for (Index s = 0; s < shards.local_count(); ++s) {
+          const detail::ColumnRange mine = shards.range(from_data, s);
+          const CodeMatrix data = gather_columns(
+              data_, std::vector<Index>(indices.begin() + mine.begin, indices.begin() + mine.begin + mine.size));
+          const Index samples = shards.range(n - from_data, s).size;
+          ChainTargetPool& pool = pools_[static_cast<std::size_t>(s)];
+          Rng& rng = core_.shard_rng(s);
+          if (options_.resampled_share == 0.0) {
+            pool.add(core_.model(), data, samples, rng, &core_.workspace());
+            continue;
+          }
+          // The batcher shuffles, so the first columns are as random as any.
+          const Index d = core_.model().num_variables();
+          const auto resampled =
+              static_cast<Index>(options_.resampled_share * static_cast<double>(data.cols()) + 0.5);
+          std::vector<Index> kept(static_cast<std::size_t>(data.cols()), d);
+          for (Index c = 0; c < resampled; ++c)
+            kept[static_cast<std::size_t>(c)] = static_cast<Index>(rng.uniform_int(static_cast<std::uint64_t>(d + 1)));
+          pool.add_partly_resampled(core_.model(), data, kept, samples, rng, &core_.workspace());
         }
-        // The batcher shuffles, so the first columns are as random as any.
-        const Index d = core_.model().num_variables();
-        const auto resampled = static_cast<Index>(options_.resampled_share * static_cast<double>(from_data) + 0.5);
-        std::vector<Index> kept(static_cast<std::size_t>(from_data), d);
-        for (Index c = 0; c < resampled; ++c)
-          kept[static_cast<std::size_t>(c)] = static_cast<Index>(core_.rng().uniform_int(static_cast<std::uint64_t>(d + 1)));
-        pool_.add_partly_resampled(core_.model(), data, kept, n - from_data, core_.rng(), &core_.workspace());
       }
     });
   }
@@ -174,18 +219,29 @@ class MarginalTrainer {
   }
 
   StepReport chain_target_step() {
-    // The first step fills the pool; a resumed trainer has it from its checkpoint.
-    if (pool_.size() == 0) refill_pool(options_.pool_size);
+    // The first step fills the pools; a resumed trainer has them from its checkpoint.
+    if (pools_.front().size() == 0) refill_pool(options_.pool_size);
     const Index interval = options_.pool_refresh_interval;
     if (core_.steps() > 0 && core_.steps() % interval == 0) refill_pool(options_.pool_refresh * interval);
-    pool_.draw(core_.options().batch_size, core_.rng(), inputs_, targets_, options_.complete_share);
     core_.gradient().set_zero();
-    const ChainTargetValue value =
-        chain_target_loss(core_.model(), inputs_, targets_, core_.gradient(), &core_.workspace());
+    const detail::Shards& shards = core_.shards();
+    const Index batch_size = core_.options().batch_size;
+    double statistics[3] = {0.0, 0.0, 0.0};  // loss, mean squared error, anchor error
+    for (Index s = 0; s < shards.local_count(); ++s) {
+      const Index count = shards.range(batch_size, s).size;
+      const double share = static_cast<double>(count) / static_cast<double>(batch_size);
+      pools_[static_cast<std::size_t>(s)].draw(count, core_.shard_rng(s), inputs_, targets_, options_.complete_share);
+      const ChainTargetValue value =
+          chain_target_loss(core_.model(), inputs_, targets_, core_.gradient(), &core_.workspace(), share);
+      statistics[0] += value.loss;
+      statistics[1] += share * value.mean_squared_error;
+      statistics[2] += share * value.anchor_error;
+    }
+    core_.sum_over_processes({true, false, false}, statistics, 3);
     StepReport report;
-    report.consistency = value.mean_squared_error;
-    report.anchor_error = value.anchor_error;
-    core_.apply("mam::MarginalTrainer::step", value.loss, {true, false, false}, report);
+    report.consistency = statistics[1];
+    report.anchor_error = statistics[2];
+    core_.apply("mam::MarginalTrainer::step", statistics[0], {true, false, false}, report);
     return report;
   }
 
@@ -194,8 +250,10 @@ class MarginalTrainer {
   CodeMatrix data_;
   Batcher batcher_;
   Index data_per_batch_ = 0;
+  Index buffer_columns_ = 0;  // the buffer's columns over all shards
   CodeMatrix buffer_;
-  ChainTargetPool pool_;
+  std::vector<ChainTargetPool> pools_;  // chain targets: one per local shard
+  ChainTargetPool no_pool_;
   CodeMatrix inputs_;
   Vector<double> targets_;
 };

@@ -8,6 +8,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "mam/core/codes.hpp"
 #include "mam/core/error.hpp"
@@ -23,6 +24,7 @@
 #include "mam/model/workspace.hpp"
 #include "mam/optim/adam.hpp"
 #include "mam/optim/parameter_average.hpp"
+#include "mam/train/data_parallel.hpp"
 
 namespace mam {
 
@@ -38,6 +40,8 @@ struct TrainerOptions {
   /// ConditionalTrainer: the orders its AO-ARM loss trains (default: all uniformly, as the
   /// paper; OrderMix::left_to_right > 0 also trains the left-to-right ARM).
   OrderMix conditional_orders{};
+  /// Training across processes (train/data_parallel.hpp); the default is this process alone.
+  DataParallelOptions data_parallel{};
 };
 
 /// What one training step measured. Quantities a trainer does not compute are NaN.
@@ -80,7 +84,11 @@ class TrainingCore {
   using Scalar = typename Model::scalar_type;
 
   TrainingCore(Model& model, const TrainerOptions& options, std::uint64_t seed)
-      : model_(model), options_(options), rng_(seed), gradient_(ModelGradient<Scalar>::zeros_like(model)) {
+      : model_(model),
+        options_(options),
+        rng_(seed),
+        gradient_(ModelGradient<Scalar>::zeros_like(model)),
+        shards_(options.data_parallel, options.batch_size, seed, "mam::Trainer") {
     const char* function = "mam::Trainer";
     require<value_error>(options.batch_size >= 2, function, "batch_size >= 2", options.batch_size);
     require<value_error>(options.clip_norm >= 0.0, function, "clip_norm >= 0 (0 = off)", options.clip_norm);
@@ -94,6 +102,17 @@ class TrainingCore {
     log_z.learning_rate = options.log_z_learning_rate;
     log_z.weight_decay = 0.0;
     adam_.add_group(1, log_z);
+    // Every process starts from rank 0's parameters, whatever it initialized.
+    if (ProcessGroup* processes = shards_.processes()) {
+      auto broadcast = [&](Vector<Scalar>& values) {
+        processes->broadcast(values.data(), static_cast<std::size_t>(values.size()));
+      };
+      broadcast(model.marginal().parameters());
+      broadcast(model.conditional().parameters());
+      double log_z_value = model.log_z();
+      processes->broadcast(&log_z_value, 1);
+      model.set_log_z(log_z_value);
+    }
   }
 
   Model& model() { return model_; }
@@ -103,6 +122,66 @@ class TrainingCore {
   Adam<Scalar>& optimizer() { return adam_; }
   Workspace<Model>& workspace() { return workspace_; }
   long steps() const { return steps_; }
+  /// The shards of every batch this process holds (train/data_parallel.hpp).
+  const Shards& shards() const { return shards_; }
+  /// Local shard `local`'s random stream (with one shard: rng()).
+  Rng& shard_rng(Index local) { return shards_.stream(local, rng_); }
+  /// The entries of `indices` (a whole batch's) that this process's shards take.
+  std::vector<Index> local_part(const std::vector<Index>& indices) const {
+    const ColumnRange mine = shards_.local_range(static_cast<Index>(indices.size()));
+    return {indices.begin() + mine.begin, indices.begin() + mine.begin + mine.size};
+  }
+  /// Calls `visit(columns, s)` for each shard s of this process, with its columns of
+  /// `samples` (this process's part of `total` columns), which it may change.
+  template <class Visit>
+  void for_each_shard(CodeMatrix& samples, Index total, Visit&& visit) {
+    if (shards_.local_count() == 1) {
+      visit(samples, Index{0});
+      return;
+    }
+    for (Index s = 0; s < shards_.local_count(); ++s) {
+      const ColumnRange part = shards_.local_part(total, s);
+      CodeMatrix columns = samples.middleCols(part.begin, part.size);
+      visit(columns, s);
+      samples.middleCols(part.begin, part.size) = columns;
+    }
+  }
+
+  /// This process's part of `total` samples, each shard's columns drawn by
+  /// `draw(count, shard_rng)` (returning a D x count CodeMatrix).
+  template <class Draw>
+  CodeMatrix draw_for_shards(Index total, Draw&& draw) {
+    CodeMatrix samples(model_.num_variables(), shards_.local_range(total).size);
+    for (Index s = 0; s < shards_.local_count(); ++s) {
+      const ColumnRange part = shards_.local_part(total, s);
+      samples.middleCols(part.begin, part.size) = draw(part.size, shard_rng(s));
+    }
+    return samples;
+  }
+
+  /// Whether this process writes the files (alone: yes).
+  bool is_root() const { return shards_.is_root(); }
+
+  /// Sums the gradients of `parts` and the `count` `statistics` (each process's share of a
+  /// loss, say) over the processes, in one allreduce; alone, nothing changes.
+  void sum_over_processes(UpdateParts parts, double* statistics, std::size_t count) {
+    ProcessGroup* processes = shards_.processes();
+    if (processes == nullptr) return;
+    const Index marginal = parts.marginal ? gradient_.marginal.size() : 0;
+    const Index conditional = parts.conditional ? gradient_.conditional.size() : 0;
+    const auto extra = static_cast<Index>(count) + 1;  // the statistics and log Z's gradient
+    flat_.resize(marginal + conditional + extra);
+    flat_.head(marginal) = gradient_.marginal.head(marginal);
+    flat_.segment(marginal, conditional) = gradient_.conditional.head(conditional);
+    flat_[marginal + conditional] = static_cast<Scalar>(gradient_.log_z);
+    for (std::size_t i = 0; i < count; ++i) flat_[marginal + conditional + 1 + static_cast<Index>(i)] = static_cast<Scalar>(statistics[i]);
+    processes->sum(flat_.data(), static_cast<std::size_t>(flat_.size()));
+    gradient_.marginal.head(marginal) = flat_.head(marginal);
+    gradient_.conditional.head(conditional) = flat_.segment(marginal, conditional);
+    gradient_.log_z = static_cast<double>(flat_[marginal + conditional]);
+    for (std::size_t i = 0; i < count; ++i) statistics[i] = static_cast<double>(flat_[marginal + conditional + 1 + static_cast<Index>(i)]);
+  }
+
   /// The parameter average, or null when TrainerOptions::average_decay is 0.
   const ParameterAverage<Scalar>* average() const { return average_ ? &*average_ : nullptr; }
 
@@ -220,8 +299,10 @@ class TrainingCore {
   }
 
   /// Writes the shared state plus a trainer's own parts, a sample buffer and a position in
-  /// the data (either may be null), atomically to `path`. `extend(checkpoint)`, if given,
-  /// adds entries of the trainer's own.
+  /// the data (either may be null), atomically to `path`. `extend(part)`, if given, adds the
+  /// trainer's entries of this process's shards to `part`. Every process calls it: rank 0
+  /// gathers the shards' parts (random streams, buffer columns, the trainer's entries) and
+  /// writes; a failure to write is an error in every process.
   void save(const std::string& path, const std::string& kind, const CodeMatrix* buffer, const Batcher* batcher) const {
     save(path, kind, buffer, batcher, [](io::Checkpoint<Scalar>&) {});
   }
@@ -230,15 +311,18 @@ class TrainingCore {
             Extend&& extend) const;
 
   /// Restores what save() wrote. Everything is validated before anything changes, so a
-  /// refused file leaves the trainer as it was. `prepare(checkpoint)`, if given, validates
-  /// the trainer's own entries and returns the function that restores them.
+  /// refused file leaves the trainer as it was. `buffer` holds this process's shards of a
+  /// buffer of `buffer_columns` in all. `prepare(checkpoint)`, if given, validates the
+  /// trainer's own entries and returns the function that restores them. Every process calls
+  /// it: rank 0 reads the file and sends it to the others.
   void load(const char* function, const std::string& path, const std::string& kind, CodeMatrix* buffer,
-            Batcher* batcher) {
-    load(function, path, kind, buffer, batcher, [](const io::Checkpoint<Scalar>&) { return [] {}; });
+            Index buffer_columns, Batcher* batcher) {
+    load(function, path, kind, buffer, buffer_columns, batcher,
+         [](const io::Checkpoint<Scalar>&) { return [] {}; });
   }
   template <class Prepare>
   void load(const char* function, const std::string& path, const std::string& kind, CodeMatrix* buffer,
-            Batcher* batcher, Prepare&& prepare);
+            Index buffer_columns, Batcher* batcher, Prepare&& prepare);
 
   static constexpr std::size_t marginal_group = ParameterGroup::marginal;
   static constexpr std::size_t conditional_group = ParameterGroup::conditional;
@@ -278,6 +362,8 @@ class TrainingCore {
   Workspace<Model> workspace_;
   std::optional<ParameterAverage<Scalar>> average_;
   long steps_ = 0;
+  Shards shards_;
+  Vector<Scalar> flat_;  // the gradients and statistics that sum_over_processes() sends
 };
 
 /// `data` checked as a trainer's training set (D x N, N >= 1, complete, codes in 0..K-1) and
@@ -329,31 +415,109 @@ Batcher stored_batcher(const char* function, const std::string& path, const io::
   return batcher;
 }
 
+/// The name of shard `shard`'s entry `name` in a checkpoint of `shards` shards: `name` itself
+/// with one shard (the single-process format), else `name.shard<s>`.
+inline std::string shard_entry(const std::string& name, Index shard, Index shards) {
+  return shards == 1 ? name : concat(name, ".shard", shard);
+}
+
 template <class Model>
 template <class Extend>
 void TrainingCore<Model>::save(const std::string& path, const std::string& kind, const CodeMatrix* buffer,
                                const Batcher* batcher, Extend&& extend) const {
-  auto state = checkpoint(kind);
-  if (buffer != nullptr) state.integers.push_back(codes_to_integers("buffer", *buffer));
-  if (batcher != nullptr) append_batcher(*batcher, state);
-  extend(state);
-  io::save_checkpoint(path, state);
+  // This process's part: its shards' streams and buffer columns, and the trainer's entries.
+  io::Checkpoint<Scalar> part;
+  if (shards_.count() > 1) {
+    auto& streams = part.integers.emplace_back();
+    streams.name = "rng.shards";
+    for (const Rng& stream : shards_.streams()) streams.values.insert(streams.values.end(), stream.state().begin(), stream.state().end());
+  }
+  if (buffer != nullptr) part.integers.push_back(codes_to_integers("buffer", *buffer));
+  extend(part);
+  std::vector<io::Checkpoint<Scalar>> parts;
+  ProcessGroup* processes = shards_.processes();
+  if (processes == nullptr) {
+    parts.push_back(std::move(part));
+  } else {
+    const std::vector<std::string> encoded = processes->gather_at_root(io::detail::encode_checkpoint(part));
+    for (const std::string& bytes : encoded)
+      parts.push_back(io::detail::decode_checkpoint<Scalar>("mam::Trainer::save", "a process's shards", bytes));
+  }
+  on_root(processes, [&] {
+    auto state = checkpoint(kind);
+    if (shards_.count() > 1) state.integers.push_back({"trainer.shards", {static_cast<std::uint64_t>(shards_.count())}});
+    // The parts in rank order: streams and buffer columns joined in shard order, as one
+    // process holding every shard would store them.
+    io::NamedIntegers streams{"rng.shards", {}};
+    std::vector<CodeMatrix> columns;
+    for (io::Checkpoint<Scalar>& held : parts)
+      for (io::NamedIntegers& entry : held.integers) {
+        if (entry.name == "rng.shards")
+          streams.values.insert(streams.values.end(), entry.values.begin(), entry.values.end());
+        else if (entry.name == "buffer")
+          columns.push_back(integers_to_codes("mam::Trainer::save", path, &entry, model_.num_variables(),
+                                              model_.num_values()));
+        else
+          state.integers.push_back(std::move(entry));
+      }
+    if (!streams.values.empty()) state.integers.push_back(std::move(streams));
+    if (buffer != nullptr) {
+      Index total = 0;
+      for (const CodeMatrix& held : columns) total += held.cols();
+      CodeMatrix joined(model_.num_variables(), total);
+      Index at = 0;
+      for (const CodeMatrix& held : columns) {
+        joined.middleCols(at, held.cols()) = held;
+        at += held.cols();
+      }
+      state.integers.push_back(codes_to_integers("buffer", joined));
+    }
+    if (batcher != nullptr) append_batcher(*batcher, state);
+    io::save_checkpoint(path, state);
+  });
 }
 
 template <class Model>
 template <class Prepare>
 void TrainingCore<Model>::load(const char* function, const std::string& path, const std::string& kind,
-                               CodeMatrix* buffer, Batcher* batcher, Prepare&& prepare) {
-  const auto state = io::load_checkpoint<Scalar>(path);
+                               CodeMatrix* buffer, Index buffer_columns, Batcher* batcher, Prepare&& prepare) {
+  const auto state = io::detail::decode_checkpoint<Scalar>(
+      "mam::io::load_checkpoint", path, read_on_root(shards_.processes(), "mam::io::load_checkpoint", path));
+  // Every process holds the same bytes, so every check below fails alike everywhere.
+  const auto* stored_shards = io::detail::find_named(state.integers, "trainer.shards");
+  const std::uint64_t shards = stored_shards == nullptr ? 1 : (stored_shards->values.size() == 1 ? stored_shards->values[0] : 0);
+  if (shards != static_cast<std::uint64_t>(shards_.count()))
+    throw value_error(concat(function, ": '", path, "' was written by a training of ", shards,
+                             " shards, this trainer has ", shards_.count(),
+                             " (set TrainerOptions::data_parallel.shards to ", shards,
+                             "; the number of processes may differ if it divides them)"));
   auto restore = prepare_restore(function, path, state, kind);
+  std::vector<Rng::State> streams;
+  if (shards_.count() > 1) {
+    const auto* stored = io::detail::find_named(state.integers, "rng.shards");
+    if (stored == nullptr || stored->values.size() != 4 * static_cast<std::size_t>(shards_.count()))
+      throw format_error(concat(function, ": '", path, "' holds no random state for each of its ", shards_.count(),
+                                " shards"));
+    for (Index s = 0; s < shards_.local_count(); ++s) {
+      const std::size_t at = 4 * static_cast<std::size_t>(shards_.first() + s);
+      const Rng::State words{stored->values[at], stored->values[at + 1], stored->values[at + 2], stored->values[at + 3]};
+      if ((words[0] | words[1] | words[2] | words[3]) == 0)
+        throw format_error(concat(function, ": '", path, "' holds an all-zero RNG state of shard ", shards_.first() + s));
+      streams.push_back(words);
+    }
+  }
   CodeMatrix stored_samples;
-  if (buffer != nullptr)
-    stored_samples = stored_buffer(function, path, state, model_.num_variables(), buffer->cols(), model_.num_values());
+  if (buffer != nullptr) {
+    const ColumnRange mine = shards_.local_range(buffer_columns);
+    stored_samples = stored_buffer(function, path, state, model_.num_variables(), buffer_columns, model_.num_values())
+                         .middleCols(mine.begin, mine.size);
+  }
   std::optional<Batcher> stored_position;
   if (batcher != nullptr) stored_position = stored_batcher(function, path, state, *batcher);
   auto restore_own = prepare(state);
   restore();
   restore_own();
+  for (std::size_t s = 0; s < streams.size(); ++s) shards_.streams()[s].set_state(streams[s]);
   if (buffer != nullptr) *buffer = std::move(stored_samples);
   if (batcher != nullptr) *batcher = std::move(*stored_position);
 }
