@@ -41,6 +41,10 @@ MAM_PACKAGES=(
   librdkit-dev
   libboost-dev
   rdkit-data
+  # MPI: optional in CMake (mam::mpi and the tests/distributed tests are skipped without it),
+  # installed here so the test suite covers data-parallel training.
+  libopenmpi-dev
+  openmpi-bin
 )
 if [[ -n "${MAM_EXTRA_PACKAGES:-}" ]]; then
   read -r -a _mam_extra_packages <<<"$MAM_EXTRA_PACKAGES"
