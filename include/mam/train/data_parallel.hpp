@@ -12,6 +12,7 @@
 // always was: one stream, the same draws, the same checkpoints.
 
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <utility>
 #include <vector>
