@@ -18,6 +18,8 @@
 // over all inpaintings, and per image as the paper computes them (mam::grouped_correlation);
 // marginal inference on a minibatch of 16 is timed both ways. Writes a CSV log, PNG grids (samples; masked input, inpaintings, original),
 // checkpoints of both stages (also on Ctrl-C; --resume continues), and one JSON line last.
+// Under `mpirun -np N` the N processes train together (--shards), each reading the training
+// images itself; rank 0 alone prints, evaluates and writes the files.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -47,6 +49,7 @@
 #include "support/matmul_option.hpp"
 #include "support/marginal_stage.hpp"
 #include "support/png.hpp"
+#include "support/processes.hpp"
 #include "support/progress.hpp"
 #include "support/run.hpp"
 #include "support/timing.hpp"
@@ -99,30 +102,33 @@ CodeMatrix load_split(const Options& o, const std::string& split, mam::Rng& rng)
 }
 
 /// One training stage, checkpointed to <out>/stage<n>.ckpt: cosine learning-rate decay of
-/// `group` over the budget, CSV rows with `monitor`'s column, a progress bar.
+/// `group` over the budget, CSV rows with `monitor`'s column, a progress bar (rank 0's, while
+/// the other processes wait).
 template <class Trainer, class Monitor>
 mam::FitResult train_stage(Trainer& trainer, int stage, mam::TrainingBudget budget, std::size_t group, long stop_after,
-                           const Options& o, std::ostringstream& csv, Monitor&& monitor) {
+                           const Options& o, std::ostringstream& csv, const ex::Processes& processes,
+                           Monitor&& monitor) {
   const std::string name = "stage" + std::to_string(stage);
   ex::ProgressBar progress(name);
-  mam::FitOptions fit = ex::fit_options(o.out + "/" + name + ".ckpt", o, o.resume);
+  mam::FitOptions fit = ex::fit_options(o.out + "/" + name + ".ckpt", o, o.resume, processes);
   fit.budget = budget;
   fit.stop_after = stop_after;
   fit.learning_rate = mam::CosineLearningRate{o.learning_rate, o.learning_rate * o.final_lr_fraction, {group}};
   fit.on_log = [&](const mam::StepReport& report, double fraction, double seconds) {
-    const std::string metrics = monitor(report);
-    csv << name << ',' << report.step << ',' << seconds << ',' << report.loss << ',' << report.nll << ','
-        << report.consistency << ',' << report.anchor_error << ',' << metrics << '\n';
-    progress.update(fraction, "step " + std::to_string(report.step) + "  " + metrics);
+    processes.on_root([&] {
+      const std::string metrics = monitor(report);
+      csv << name << ',' << report.step << ',' << seconds << ',' << report.loss << ',' << report.nll << ','
+          << report.consistency << ',' << report.anchor_error << ',' << metrics << '\n';
+      progress.update(fraction, "step " + std::to_string(report.step) + "  " + metrics);
+    });
   };
   const mam::FitResult result = mam::fit(trainer, fit);
-  progress.finish();
+  if (processes.root()) progress.finish();
   return result;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+/// The whole program, in every process.
+int program(int argc, char** argv, const ex::Processes& processes) {
   CLI::App app{"mam_images: two-stage maximum-likelihood MaM on binarized Fashion-MNIST, checked against AO-ARM"};
   Options o;
   app.add_option("--data-dir", o.data_dir, "directory of the (Fashion-)MNIST IDX .gz files");
@@ -168,39 +174,47 @@ int main(int argc, char** argv) {
                  "ties and are thinned out (default: the paper's 5 nats x pixels / 784)");
   app.add_option("--timing-batch", o.timing_batch, "minibatch of the timed marginal inference")
       ->check(CLI::PositiveNumber);
-  CLI11_PARSE(app, argc, argv);
+  if (const auto code = ex::parse_command_line(app, argc, argv, processes)) return *code;
 
   try {
-    ex::start_run(o.out, o.threads);
+    ex::start_run(o.out, o.threads, processes);
 
+    // Every process reads the training images; the test images are rank 0's.
     mam::Rng data_rng(o.seed + 3);
     const CodeMatrix train = load_split(o, "train", data_rng);
-    const CodeMatrix test = load_split(o, "t10k", data_rng);
+    CodeMatrix test;
+    processes.on_root([&] {
+      test = load_split(o, "t10k", data_rng);
+      std::fprintf(stderr, "data: %ld train and %ld test images, %dx%d binary (%.1f%% ones in train)\n",
+                   static_cast<long>(train.cols()), static_cast<long>(test.cols()), o.side, o.side,
+                   100.0 * train.cast<double>().mean());
+    });
     const Index d = train.rows();
     const double bits = static_cast<double>(d) * std::log(2.0);  // nats -> bits per dimension
-    std::fprintf(stderr, "data: %ld train and %ld test images, %dx%d binary (%.1f%% ones in train)\n",
-                 static_cast<long>(train.cols()), static_cast<long>(test.cols()), o.side, o.side,
-                 100.0 * train.cast<double>().mean());
 
     mam::Rng rng(o.seed);
     Model model = mam::make_residual_model<float>(d, 2, o.hidden, o.layers, rng);
     ex::set_matmul_precision(model, o.matmul);
     const std::string stage1_path = o.out + "/stage1.ckpt", stage2_path = o.out + "/stage2.ckpt";
     const std::string csv_path = o.out + "/training.csv";
-    const bool resume_stage2 = o.resume && std::filesystem::exists(stage2_path);
+    // Rank 0 sees the files: what it finds decides for every process.
+    const bool resume_stage2 =
+        processes.from_root(o.resume && processes.root() && std::filesystem::exists(stage2_path));
     const CodeMatrix monitor = test.leftCols(std::min<Index>(256, test.cols()));
     std::ostringstream csv;
-    if (o.resume && std::filesystem::exists(csv_path))
-      csv << std::ifstream(csv_path).rdbuf();
-    else
-      csv << "stage,step,seconds,loss,nll_nats,consistency,anchor_error,monitor_nll_bpd\n";
     // Steps and training seconds per stage, also of a stage that an earlier run finished.
     mam::TrainingProgress stage1, stage2;
-    if (resume_stage2) stage1 = mam::load_training_progress(mam::progress_path(stage1_path));
+    if (processes.root()) {
+      if (o.resume && std::filesystem::exists(csv_path))
+        csv << std::ifstream(csv_path).rdbuf();
+      else
+        csv << "stage,step,seconds,loss,nll_nats,consistency,anchor_error,monitor_nll_bpd\n";
+      if (resume_stage2) stage1 = mam::load_training_progress(mam::progress_path(stage1_path));
+    }
     ex::StepAllowance allowance(o.stop_after);
     auto leave = [&](mam::FitEnd end, const std::string& checkpoint) {
-      ex::write_text_atomically(csv_path, csv.str());
-      return *ex::unfinished(end, o.stop_after, checkpoint);
+      if (processes.root()) ex::write_text_atomically(csv_path, csv.str());
+      return processes.conclude(*ex::unfinished(end, o.stop_after, checkpoint, processes));
     };
 
     // Stage 1: the conditional net (AO-ARM). CSV monitor: the minibatch NLL estimate.
@@ -209,10 +223,11 @@ int main(int argc, char** argv) {
       options.batch_size = o.batch;
       options.conditional_adam.learning_rate = o.learning_rate;
       options.average_decay = o.average;
+      options.data_parallel = o.data_parallel(processes);
       mam::ConditionalTrainer<Model> trainer(model, train, options, o.seed + 1);
       const mam::FitResult result =
           train_stage(trainer, 1, ex::budget_of(o.stage1_steps, o.stage1_share * o.minutes),
-                      mam::ParameterGroup::conditional, allowance.next(), o, csv,
+                      mam::ParameterGroup::conditional, allowance.next(), o, csv, processes,
                       [&](const mam::StepReport& report) { return ex::json_number(report.nll / bits); });
       if (!result.finished()) return leave(result.end, stage1_path);
       allowance.use(result);
@@ -235,6 +250,7 @@ int main(int argc, char** argv) {
       options.trainer.batch_size = o.batch;
       options.trainer.marginal_adam.learning_rate = o.learning_rate;
       options.trainer.average_decay = o.average;
+      options.trainer.data_parallel = o.data_parallel(processes);
       options.data_fraction = o.data_fraction;
       options.gibbs_steps = std::min<Index>(o.gibbs_steps, d);
       o.stage2.apply_to(options);
@@ -242,12 +258,14 @@ int main(int argc, char** argv) {
       mam::MarginalTrainer<Model> trainer(model, train, options, o.seed + 2);
       const mam::FitResult result = train_stage(
           trainer, 2, ex::budget_of(o.stage2_steps, (1.0 - o.stage1_share) * o.minutes), mam::ParameterGroup::marginal,
-          allowance.next(), o, csv,
+          allowance.next(), o, csv, processes,
           [&](const mam::StepReport&) { return ex::json_number(-model.log_marginal(monitor).mean() / bits); });
       if (!result.finished()) return leave(result.end, stage2_path);
       stage2 = {result.steps, result.seconds};
       ex::use_average(trainer, model);
     }
+    // Rank 0 alone from here: the others wait for it.
+    if (!processes.root()) return processes.conclude(0);
     ex::write_text_atomically(csv_path, csv.str());
     const double train_seconds = stage1.seconds + stage2.seconds;
     std::fprintf(stderr, "trained: stage 1 %ld steps in %.1f s, stage 2 %ld steps in %.1f s\n", stage1.steps,
@@ -396,9 +414,17 @@ int main(int argc, char** argv) {
     json.add("spearman_per_image_arm_e_repeat", per_image_repeat.spearman);
     json.add("levels", level_json);
     std::printf("%s\n", json.str().c_str());
+    return processes.conclude(0);
   } catch (const mam::error& e) {
+    if (!processes.alone()) throw;  // to run_program, which ends every process: none waits for this one
     std::fprintf(stderr, "mam_images: %s\n", e.what());
     return 1;
   }
-  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return ex::run_program(argc, argv, "mam_images",
+                         [&](const ex::Processes& processes) { return program(argc, argv, processes); });
 }

@@ -14,7 +14,8 @@
 // the marginal-vs-chain speed-up. Writes CSV logs, PNG pictures, a checkpoint, and one JSON
 // line last. With --average (the default) everything after training uses the exponential
 // moving average of the parameters, which REINFORCE's noisy steps leave better than the last
-// iterate.
+// iterate. Under `mpirun -np N` the N processes train together (--shards); rank 0 alone
+// computes the ground truth, prints, evaluates and writes the files.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -45,6 +46,7 @@
 #include "support/json_line.hpp"
 #include "support/matmul_option.hpp"
 #include "support/png.hpp"
+#include "support/processes.hpp"
 #include "support/progress.hpp"
 #include "support/run.hpp"
 #include "support/timing.hpp"
@@ -137,18 +139,22 @@ mam::CodeMatrix ground_truth(const Target& target, const Options& o) {
 }
 
 /// Trains on `target`, evaluates against its exact answers and Gibbs samples, writes the
-/// outputs; returns the exit code.
+/// outputs; returns the exit code. Every process trains; rank 0 alone does the rest.
 template <class Target>
-int train_and_evaluate(const Target& target, const Options& o) {
+int train_and_evaluate(const Target& target, const Options& o, const ex::Processes& processes) {
   const mam::Index d = target.num_variables();
   const mam::Index k = target.num_values();
   const double bits = static_cast<double>(d) * std::log(2.0);  // nats -> bits per dimension
 
-  // Exact answers (transfer matrix) where the width allows.
+  // Exact answers (transfer matrix) where the width allows, and the ground truth: rank 0's,
+  // for the log and the evaluation.
   const bool exact = mam::transfer_matrix_fits(target);
   mam::ExactAnswers answers{};
-  if (exact) answers = mam::exact_answers(target);
-  const mam::CodeMatrix test = ground_truth(target, o);
+  mam::CodeMatrix test;
+  processes.on_root([&] {
+    if (exact) answers = mam::exact_answers(target);
+    test = ground_truth(target, o);
+  });
 
   mam::Rng rng(o.seed);
   Model model =
@@ -166,6 +172,7 @@ int train_and_evaluate(const Target& target, const Options& o) {
   options.reinforce_conditional = o.reinforce_conditional;
   options.metropolis_buffer = o.metropolis_buffer;
   options.buffer_nll_weight = o.buffer_nll;
+  options.trainer.data_parallel = o.data_parallel(processes);
   mam::EnergyTrainer<Model, Target> trainer(model, target, options, o.seed + 1);
   mam::ProposalOptions proposal;  // the orders every importance sample and MCMC proposal is drawn in
   if (o.proposal_order == "left-to-right") {
@@ -186,13 +193,13 @@ int train_and_evaluate(const Target& target, const Options& o) {
   mam::Rng ess_rng(o.seed + 3);
   const mam::CodeMatrix monitor = test.leftCols(std::min<mam::Index>(256, test.cols()));
   ex::ProgressBar progress("training");
-  mam::FitOptions fit = ex::fit_options(o.out + "/trainer.ckpt", o, false);
+  mam::FitOptions fit = ex::fit_options(o.out + "/trainer.ckpt", o, false, processes);
   fit.resume_from = o.resume;
   fit.budget = ex::budget_of(o.steps, o.minutes);
   // Cosine decay over the run (steps or time): REINFORCE gradients are noisy, and a falling
   // rate averages the noise out at the end.
   fit.learning_rate = mam::CosineLearningRate{o.learning_rate, o.learning_rate * o.final_lr_fraction};
-  fit.on_log = [&](const mam::StepReport& report, double fraction, double seconds) {
+  const auto log_step = [&](const mam::StepReport& report, double fraction, double seconds) {
     const double nll = -model.log_marginal(monitor).mean() / bits;
     const double kl = exact ? report.mean_log_ratio + answers.log_z : std::nan("");
     csv << report.step << ',' << seconds << ',' << report.loss << ',' << report.consistency << ','
@@ -217,11 +224,18 @@ int train_and_evaluate(const Target& target, const Options& o) {
                   exact ? kl : report.mean_log_ratio, nll, ess_curve.empty() ? std::nan("") : ess_curve.back());
     progress.update(fraction, metrics);
   };
+  // Every process gets the same calls: rank 0 logs while the others wait.
+  fit.on_log = [&](const mam::StepReport& report, double fraction, double seconds) {
+    processes.on_root([&] { log_step(report, fraction, seconds); });
+  };
   const mam::FitResult trained = mam::fit(trainer, fit);
+  // From here on rank 0 alone: the others return at once and wait for it in main().
+  if (!processes.root())
+    return ex::unfinished(trained.end, trained.steps_this_run, fit.checkpoint, processes).value_or(0);
   progress.finish();
   ex::write_text_atomically(o.out + "/training.csv", csv.str());
   if (o.ess_every > 0) ex::write_text_atomically(o.out + "/importance.csv", importance_csv.str());
-  if (const auto code = ex::unfinished(trained.end, trained.steps_this_run, fit.checkpoint)) return *code;
+  if (const auto code = ex::unfinished(trained.end, trained.steps_this_run, fit.checkpoint, processes)) return *code;
 
   // Evaluation against the ground truth, with the averaged parameters when averaging.
   const mam::Index eval_batch = 256;
@@ -352,9 +366,8 @@ int train_and_evaluate(const Target& target, const Options& o) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+/// The whole program, in every process.
+int program(int argc, char** argv, const ex::Processes& processes) {
   CLI::App app{"mam_ising: energy-based MaM training on an Ising (or Potts) torus, checked against exact answers"};
   Options o;
   app.add_option("--side", o.side, "lattice side L (L x L torus)")->check(CLI::Range(3, 64));
@@ -411,14 +424,24 @@ int main(int argc, char** argv) {
   app.add_option("--mcmc-local-moves", o.mcmc_local_moves,
                  "local moves after each independent move (each costs --mcmc-local passes, an independent move D)")
       ->check(CLI::NonNegativeNumber);
-  CLI11_PARSE(app, argc, argv);
+  if (const auto code = ex::parse_command_line(app, argc, argv, processes)) return *code;
 
   try {
-    ex::start_run(o.out, o.threads);
-    if (o.potts >= 3) return train_and_evaluate(mam::PottsModel{o.side, o.potts, o.coupling, o.field}, o);
-    return train_and_evaluate(mam::IsingModel{o.side, o.sigma, o.field}, o);
+    ex::start_run(o.out, o.threads, processes);
+    const int code = o.potts >= 3
+                         ? train_and_evaluate(mam::PottsModel{o.side, o.potts, o.coupling, o.field}, o, processes)
+                         : train_and_evaluate(mam::IsingModel{o.side, o.sigma, o.field}, o, processes);
+    return processes.conclude(code);
   } catch (const mam::error& e) {
+    if (!processes.alone()) throw;  // to run_program, which ends every process: none waits for this one
     std::fprintf(stderr, "mam_ising: %s\n", e.what());
     return 1;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return ex::run_program(argc, argv, "mam_ising",
+                         [&](const ex::Processes& processes) { return program(argc, argv, processes); });
 }

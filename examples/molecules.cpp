@@ -17,6 +17,10 @@
 // Prints a progress bar per training stage; writes a CSV log, pictures (SVG molecule grids by
 // RDKit, PNG histograms and curves), checkpoints (--resume continues from them; Ctrl-C saves
 // one) and one JSON line with the mode's metrics last.
+//
+// Under `mpirun -np N` the N processes train together (--shards), each reading the data (and
+// RDKit scoring its own share of the energy mode's samples); rank 0 alone runs the MCMC warm
+// start (its samples are sent to the others), prints, evaluates and writes the files.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -52,6 +56,7 @@
 #include "support/molecule_data.hpp"
 #include "support/molecule_metrics.hpp"
 #include "support/png.hpp"
+#include "support/processes.hpp"
 #include "support/progress.hpp"
 #include "support/run.hpp"
 
@@ -127,23 +132,24 @@ struct Stage {
 };
 
 /// Trains `trainer` to the stage's budget (resuming from its checkpoint with --resume),
-/// calling `before(fraction)` ahead of every step (for schedules) and `extra(report)` for the
-/// energy columns of the log. Returns false if the run ends here (a stop request or
-/// --stop-after; the checkpoint is written).
+/// calling `before(fraction)` ahead of every step (for schedules; in every process) and
+/// `extra(report)` for the energy columns of the log (rank 0's, while the others wait).
+/// Returns false if the run ends here (a stop request or --stop-after; the checkpoint is
+/// written).
 template <class Trainer, class Before, class Extra>
-bool run_stage(Trainer& trainer, const Stage& stage, const Options& o, TrainingLog& log, Before&& before,
-               Extra&& extra) {
+bool run_stage(Trainer& trainer, const Stage& stage, const Options& o, TrainingLog& log,
+               const ex::Processes& processes, Before&& before, Extra&& extra) {
   if (log.allowance.spent()) {
     log.end = mam::FitEnd::stop_after;
     return false;
   }
   ex::ProgressBar progress(stage.name);
-  mam::FitOptions fit = ex::fit_options(stage.checkpoint, o, o.resume);
+  mam::FitOptions fit = ex::fit_options(stage.checkpoint, o, o.resume, processes);
   fit.budget = ex::budget_of(stage.total_steps, stage.minutes);
   fit.learning_rate = mam::CosineLearningRate{o.learning_rate, o.learning_rate * o.final_lr_fraction};
   fit.stop_after = log.allowance.next();
   fit.before_step = before;
-  fit.on_log = [&](const mam::StepReport& report, double fraction, double seconds) {
+  const auto log_step = [&](const mam::StepReport& report, double fraction, double seconds) {
     const auto [tau, within, mean_log_p] = extra(report);
     log.csv << stage.name << ',' << report.step << ',' << log.seconds + seconds << ',' << report.loss << ','
             << report.nll << ',' << report.consistency << ',' << report.mean_log_ratio << ',' << tau << ',' << within
@@ -160,8 +166,11 @@ bool run_stage(Trainer& trainer, const Stage& stage, const Options& o, TrainingL
       std::snprintf(metrics, sizeof metrics, "step %ld  self-consistency %.3e", report.step, report.consistency);
     progress.update(fraction, metrics);
   };
+  fit.on_log = [&](const mam::StepReport& report, double fraction, double seconds) {
+    processes.on_root([&] { log_step(report, fraction, seconds); });
+  };
   const mam::FitResult result = mam::fit(trainer, fit);
-  progress.finish();
+  if (processes.root()) progress.finish();
   log.seconds += result.seconds_this_run;
   log.allowance.use(result);
   log.end = result.end;
@@ -255,8 +264,9 @@ NllBits nll_bits(const Model& model, const mam::CodeMatrix& codes, long orders, 
 auto no_schedule = [](double) {};
 auto no_extra = [](const mam::StepReport&) { return std::make_tuple(std::nan(""), std::nan(""), std::nan("")); };
 
-mam::TrainerOptions trainer_options(const Options& o) {
+mam::TrainerOptions trainer_options(const Options& o, const ex::Processes& processes) {
   mam::TrainerOptions options;
+  options.data_parallel = o.data_parallel(processes);
   options.batch_size = o.batch;
   options.marginal_adam.learning_rate = o.learning_rate;
   options.conditional_adam.learning_rate = o.learning_rate;
@@ -274,18 +284,18 @@ mam::TrainerOptions trainer_options(const Options& o) {
 /// its checkpoint if asked. Returns the trainer's step count, or -1 if interrupted.
 template <class Model>
 long train_conditionals(Model& model, const mam::CodeMatrix& training_codes, const Options& o, const std::string& name,
-                        long total_steps, double minutes, TrainingLog& log) {
-  mam::ConditionalTrainer<Model> trainer(model, training_codes, trainer_options(o), o.seed + 1);
+                        long total_steps, double minutes, TrainingLog& log, const ex::Processes& processes) {
+  mam::ConditionalTrainer<Model> trainer(model, training_codes, trainer_options(o, processes), o.seed + 1);
   const Stage stage{name, o.out + "/" + name + ".ckpt", minutes > 0.0 ? 0 : total_steps, minutes};
-  if (!run_stage(trainer, stage, o, log, no_schedule, no_extra)) return -1;
+  if (!run_stage(trainer, stage, o, log, processes, no_schedule, no_extra)) return -1;
   ex::use_average(trainer, model);
   return trainer.steps();
 }
 
 /// Stage-2 options (marginals from the conditionals) shared by MLE and the energy warm start.
-mam::MarginalTrainerOptions marginal_trainer_options(const Options& o) {
+mam::MarginalTrainerOptions marginal_trainer_options(const Options& o, const ex::Processes& processes) {
   mam::MarginalTrainerOptions options;
-  options.trainer = trainer_options(o);
+  options.trainer = trainer_options(o, processes);
   options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, o.length);
   o.stage2.apply_to(options);
   return options;
@@ -300,10 +310,12 @@ void write_histogram(const std::string& path, const std::string& title, const st
 
 /// Trains `model` (unless --evaluate-only) in o.out and evaluates it, adding the headline
 /// numbers to `summary`. Returns the exit code when the training ends early (a stop request or
-/// --stop-after), else nothing.
+/// --stop-after), else nothing. Every process trains; rank 0 alone evaluates (the others
+/// return after training, with an empty `summary`).
 template <class Model>
 std::optional<int> train_and_evaluate(Model& model, const std::string& net, Options o, const MoleculeData& data,
-                                      const Representation& representation, ex::JsonLine& summary) {
+                                      const Representation& representation, ex::JsonLine& summary,
+                                      const ex::Processes& processes) {
   ex::set_matmul_precision(model, o.matmul);
   const bool energy = o.mode == "energy";
   const std::unordered_set<std::string> training(data.canonical.begin(), data.canonical.end());
@@ -317,64 +329,75 @@ std::optional<int> train_and_evaluate(Model& model, const std::string& net, Opti
   double tau_now = o.tau;
 
   if (o.evaluate_only) {
+    if (!processes.root()) return std::nullopt;  // the evaluation is rank 0's
     const mam::io::KeyValues stored = mam::io::load_model(o.out + "/model.ckpt", model);
     if (mam::Vocabulary::from_key_values(stored) != data.vocabulary)
       throw mam::value_error("mam_molecules: " + o.out + "/model.ckpt was trained with another vocabulary");
   } else if (!energy) {
     // Stage 2's checkpoint holds the whole model: with it, stage 1 is done.
     const std::string stage2_checkpoint = o.out + "/marginal.ckpt";
-    const bool stage1_done = o.resume && std::filesystem::exists(stage2_checkpoint);
+    const bool stage1_done =
+        processes.from_root(o.resume && processes.root() && std::filesystem::exists(stage2_checkpoint));
     if (!stage1_done) {
-      stage1_steps_done = train_conditionals(model, data.training_codes, o, "conditional", o.stage1_steps, o.stage1_minutes, log);
+      stage1_steps_done = train_conditionals(model, data.training_codes, o, "conditional", o.stage1_steps,
+                                             o.stage1_minutes, log, processes);
       finished = stage1_steps_done >= 0;
     }
     if (finished) {
-      const mam::MarginalTrainerOptions options = marginal_trainer_options(o);
+      const mam::MarginalTrainerOptions options = marginal_trainer_options(o, processes);
       if (!stage1_done) o.stage2.prepare(model);
       mam::MarginalTrainer<Model> trainer(model, data.training_codes, options, o.seed + 2);
       const Stage stage{"marginal", stage2_checkpoint, o.stage2_minutes > 0.0 ? 0 : o.stage2_steps,
                         o.stage2_minutes};
-      finished = run_stage(trainer, stage, o, log, no_schedule, no_extra);
+      finished = run_stage(trainer, stage, o, log, processes, no_schedule, no_extra);
       if (finished) ex::use_average(trainer, model);
       stage2_steps_done = trainer.steps();
     }
   } else {
     const std::string energy_checkpoint = o.out + "/energy.ckpt";
-    const bool pretrain_done = o.resume && std::filesystem::exists(energy_checkpoint);
+    const bool pretrain_done =
+        processes.from_root(o.resume && processes.root() && std::filesystem::exists(energy_checkpoint));
     const bool warm_start = o.mcmc_minutes > 0.0 || o.mcmc_steps > 0;
     if (warm_start && o.pretrain_steps == 0 && o.pretrain_minutes <= 0.0)
       throw mam::value_error("mam_molecules: the MCMC warm start needs pretraining on its samples "
                              "(--pretrain-minutes or --pretrain-steps > 0)");
     mam::CodeMatrix pretrain_codes = data.training_codes;
     if (warm_start && !pretrain_done) {
-      mcmc = sample_target(target, data.vocabulary,
-                           {d, o.mcmc_chains, o.mcmc_thinning, ex::budget_of(o.mcmc_steps, o.mcmc_minutes), o.seed + 6});
-      log.seconds += mcmc.seconds;
-      finished = !ex::interrupted();
+      // Rank 0's chains (a time budget would end them at different steps in each process),
+      // their samples sent to the others.
+      if (processes.root()) {
+        mcmc = sample_target(target, data.vocabulary,
+                             {d, o.mcmc_chains, o.mcmc_thinning, ex::budget_of(o.mcmc_steps, o.mcmc_minutes), o.seed + 6});
+        log.seconds += mcmc.seconds;
+      }
+      finished = processes.from_root(!ex::interrupted());
       if (!finished) log.end = mam::FitEnd::stop_requested;
-      std::fprintf(stderr,
-                   "mcmc: %ld steps of %ld chains in %.0f s, acceptance %.3f (substitute %.3f, insert %.3f, "
-                   "delete %.3f); %ld samples, %.1f%% within +-0.5, %ld distinct molecules\n",
-                   mcmc.steps, o.mcmc_chains, mcmc.seconds, mcmc.counts.acceptance_rate(), mcmc.counts.acceptance_rate(0),
-                   mcmc.counts.acceptance_rate(1), mcmc.counts.acceptance_rate(2), static_cast<long>(mcmc.codes.cols()),
-                   100.0 * mcmc.within, mcmc.distinct);
+      if (processes.root())
+        std::fprintf(stderr,
+                     "mcmc: %ld steps of %ld chains in %.0f s, acceptance %.3f (substitute %.3f, insert %.3f, "
+                     "delete %.3f); %ld samples, %.1f%% within +-0.5, %ld distinct molecules\n",
+                     mcmc.steps, o.mcmc_chains, mcmc.seconds, mcmc.counts.acceptance_rate(),
+                     mcmc.counts.acceptance_rate(0), mcmc.counts.acceptance_rate(1), mcmc.counts.acceptance_rate(2),
+                     static_cast<long>(mcmc.codes.cols()), 100.0 * mcmc.within, mcmc.distinct);
+      processes.broadcast(mcmc.codes);
       pretrain_codes = mcmc.codes;
     }
     const bool pretrain = (o.pretrain_steps > 0 || o.pretrain_minutes > 0.0) && !pretrain_done;
     const bool pretrain_marginal = o.pretrain_marginal_steps > 0 || o.pretrain_marginal_minutes > 0.0;
     if (finished && pretrain)
-      finished = train_conditionals(model, pretrain_codes, o, "pretrain", o.pretrain_steps, o.pretrain_minutes, log) >= 0;
+      finished = train_conditionals(model, pretrain_codes, o, "pretrain", o.pretrain_steps, o.pretrain_minutes, log,
+                                    processes) >= 0;
     if (finished && pretrain && pretrain_marginal) {
       o.stage2.prepare(model);
-      mam::MarginalTrainer<Model> trainer(model, pretrain_codes, marginal_trainer_options(o), o.seed + 2);
+      mam::MarginalTrainer<Model> trainer(model, pretrain_codes, marginal_trainer_options(o, processes), o.seed + 2);
       const Stage stage{"pretrain-marginal", o.out + "/pretrain_marginal.ckpt",
                         o.pretrain_marginal_minutes > 0.0 ? 0 : o.pretrain_marginal_steps, o.pretrain_marginal_minutes};
-      finished = run_stage(trainer, stage, o, log, no_schedule, no_extra);
+      finished = run_stage(trainer, stage, o, log, processes, no_schedule, no_extra);
       if (finished) ex::use_average(trainer, model);
     }
     if (finished) {
       mam::EnergyTrainerOptions options;
-      options.trainer = trainer_options(o);
+      options.trainer = trainer_options(o, processes);
       options.alpha = o.alpha;
       options.gibbs_steps = std::min<mam::Index>(o.gibbs_steps, d);
       options.refresh_every = o.refresh_every;
@@ -394,14 +417,18 @@ std::optional<int> train_and_evaluate(Model& model, const std::string& net, Opti
       auto extra = [&](const mam::StepReport&) {
         return std::make_tuple(target.tau(), target.last_within(), target.last_mean_log_p());
       };
-      finished = run_stage(trainer, {"energy", energy_checkpoint, o.energy_steps, o.minutes}, o, log, schedule, extra);
+      finished = run_stage(trainer, {"energy", energy_checkpoint, o.energy_steps, o.minutes}, o, log, processes,
+                           schedule, extra);
       if (finished) ex::use_average(trainer, model);
       energy_steps_done = trainer.steps();
       target.set_tau(o.tau);  // evaluation against the real target
     }
   }
+  // Rank 0 alone from here: the others return and wait for it.
+  const std::string checkpoints = log.checkpoint.empty() ? o.out : log.checkpoint;
+  if (!processes.root()) return finished ? std::nullopt : ex::unfinished(log.end, o.stop_after, checkpoints, processes);
   if (!o.evaluate_only) ex::write_text_atomically(o.out + "/training.csv", log.csv.str());
-  if (!finished) return ex::unfinished(log.end, o.stop_after, log.checkpoint.empty() ? o.out : log.checkpoint);
+  if (!finished) return ex::unfinished(log.end, o.stop_after, checkpoints, processes);
   mam::io::KeyValues metadata{{"example", "molecules"}, {"mode", o.mode}, {"strings", representation.name()},
                               {"seed", std::to_string(o.seed)}, {"smiles_augment", std::to_string(o.smiles_augment)}, {"net", net}};
   for (const auto& entry : data.vocabulary.to_key_values()) metadata.push_back(entry);
@@ -557,9 +584,8 @@ std::optional<int> train_and_evaluate(Model& model, const std::string& net, Opti
   return std::nullopt;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+/// The whole program, in every process.
+int program(int argc, char** argv, const ex::Processes& processes) {
   CLI::App app{"mam_molecules: marginalization models of SMILES/SELFIES strings, judged by RDKit"};
   Options o;
   app.add_option("--mode", o.mode, "mle (data) or energy (logP target)")->check(CLI::IsMember({"mle", "energy"}));
@@ -683,7 +709,7 @@ int main(int argc, char** argv) {
   o.add_to(app);
   app.add_flag("--resume", o.resume, "continue from the checkpoints in --out");
   app.add_flag("--evaluate-only", o.evaluate_only, "no training: evaluate the model.ckpt in --out (e.g. at another --temperature)");
-  CLI11_PARSE(app, argc, argv);
+  if (const auto code = ex::parse_command_line(app, argc, argv, processes)) return *code;
 
   try {
     const bool energy = o.mode == "energy";
@@ -695,7 +721,7 @@ int main(int argc, char** argv) {
     const Representation representation(o.strings == "selfies");
     if (!energy && !representation.selfies()) apply_smiles_defaults(app, o);
     if (o.length == 0) o.length = representation.selfies() ? 55 : 60;
-    ex::start_run(o.out, o.threads);
+    ex::start_run(o.out, o.threads, processes);
     chem::silence_rdkit_logging();
 
     // Data.
@@ -703,15 +729,17 @@ int main(int argc, char** argv) {
     mam::Rng augment_rng(o.seed + 5), split_rng(o.seed + 7);
     const MoleculeData data = load_molecules(o.data, representation, o.length, o.neutral, o.smiles_augment,
                                              augment_rng, energy ? 0.0 : o.test_fraction, split_rng);
-    std::fprintf(stderr,
-                 "data: %ld molecules read from %s, %zu kept as %s of at most %d tokens (vocabulary %ld): %zu for "
-                 "training, %zu held out\n",
-                 data.read, o.data.c_str(), data.canonical.size() + data.test_canonical.size(), representation.name(),
-                 o.length, static_cast<long>(data.vocabulary.size()), data.canonical.size(), data.test_canonical.size());
-    for (const auto& [reason, count] : data.dropped) std::fprintf(stderr, "  dropped %5ld: %s\n", count, reason.c_str());
-    if (o.smiles_augment > 0)
-      std::fprintf(stderr, "  training on %ld randomized SMILES (%d per molecule; %ld longer than %d tokens skipped)\n",
-                   static_cast<long>(data.training_codes.cols()), o.smiles_augment, data.spellings_too_long, o.length);
+    if (processes.root()) {
+      std::fprintf(stderr,
+                   "data: %ld molecules read from %s, %zu kept as %s of at most %d tokens (vocabulary %ld): %zu for "
+                   "training, %zu held out\n",
+                   data.read, o.data.c_str(), data.canonical.size() + data.test_canonical.size(), representation.name(),
+                   o.length, static_cast<long>(data.vocabulary.size()), data.canonical.size(), data.test_canonical.size());
+      for (const auto& [reason, count] : data.dropped) std::fprintf(stderr, "  dropped %5ld: %s\n", count, reason.c_str());
+      if (o.smiles_augment > 0)
+        std::fprintf(stderr, "  training on %ld randomized SMILES (%d per molecule; %ld longer than %d tokens skipped)\n",
+                     static_cast<long>(data.training_codes.cols()), o.smiles_augment, data.spellings_too_long, o.length);
+    }
     const auto d = static_cast<mam::Index>(o.length);
     const mam::Index k = data.vocabulary.size();
     o.padding_code = data.vocabulary.padding_code();
@@ -726,8 +754,10 @@ int main(int argc, char** argv) {
       Options run = o;
       if (nets.size() > 1) {
         run.out = o.out + "/" + net;
-        ex::prepare_output_directory(run.out);
-        std::fprintf(stderr, "--- %s ---\n", net.c_str());
+        if (processes.root()) {
+          ex::prepare_output_directory(run.out);
+          std::fprintf(stderr, "--- %s ---\n", net.c_str());
+        }
       }
       apply_net_defaults(app, net, run);
       ex::JsonLine summary;
@@ -735,20 +765,28 @@ int main(int argc, char** argv) {
       std::optional<int> early;
       if (net == "mlp") {
         MlpModel model = mam::make_residual_model<float>(d, k, run.hidden, run.layers, rng);
-        early = train_and_evaluate(model, net, run, data, representation, summary);
+        early = train_and_evaluate(model, net, run, data, representation, summary, processes);
       } else {
         TransformerModel model = mam::make_transformer_model<float>(transformer_config(d, k, run), rng);
-        early = train_and_evaluate(model, net, run, data, representation, summary);
+        early = train_and_evaluate(model, net, run, data, representation, summary, processes);
       }
-      if (early) return *early;
+      if (early) return processes.conclude(*early);
       last_line = summary.str();
-      if (nets.size() > 1) std::printf("%s: %s\n", net.c_str(), last_line.c_str());
+      if (nets.size() > 1 && processes.root()) std::printf("%s: %s\n", net.c_str(), last_line.c_str());
       comparison.add(net, summary);
     }
-    std::printf("%s\n", nets.size() > 1 ? comparison.str().c_str() : last_line.c_str());
+    if (processes.root()) std::printf("%s\n", nets.size() > 1 ? comparison.str().c_str() : last_line.c_str());
+    return processes.conclude(0);
   } catch (const mam::error& e) {
+    if (!processes.alone()) throw;  // to run_program, which ends every process: none waits for this one
     std::fprintf(stderr, "mam_molecules: %s\n", e.what());
     return 1;
   }
-  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return ex::run_program(argc, argv, "mam_molecules",
+                         [&](const ex::Processes& processes) { return program(argc, argv, processes); });
 }

@@ -41,8 +41,10 @@ MAM_PACKAGES=(
   librdkit-dev
   libboost-dev
   rdkit-data
-  # MPI: optional in CMake (mam::mpi and the tests/distributed tests are skipped without it),
-  # installed here so the test suite covers data-parallel training.
+  # MPI: the examples need it (they run data-parallel under mpirun; configure with
+  # -DMAM_BUILD_EXAMPLES=OFF without it); the library and its unit tests do not (mam::mpi and
+  # the tests/distributed tests are then skipped). Installed here so the test suite covers
+  # data-parallel training.
   libopenmpi-dev
   openmpi-bin
 )

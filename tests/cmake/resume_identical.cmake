@@ -4,8 +4,11 @@
 # same checkpoints, byte for byte, and print the same metrics (timings aside).
 #   cmake -DEXAMPLE=<binary> -DWORK_DIR=<dir> -DSTOP=<steps> "-DARGS=<arg;...>"
 #         "-DRESUME_ARGS=<arg;...>" "-DFILES=<file;...>" -DJSON_KEY=<first key of the JSON line>
-#         [-DIGNORED=<regex of JSON keys not compared>] -P resume_identical.cmake
+#         [-DIGNORED=<regex of JSON keys not compared>] [-DLAUNCHER=<command;...>]
+#         -P resume_identical.cmake
 # ARGS hold the budget; in RESUME_ARGS, @OUT@ stands for the resumed run's output directory.
+# LAUNCHER, if given, starts every run (e.g. several MPI processes through
+# tests/distributed/mpirun_test.sh); the runs then must print the stop message once.
 include(${CMAKE_CURRENT_LIST_DIR}/run_example.cmake)
 file(REMOVE_RECURSE "${WORK_DIR}")
 if(NOT DEFINED IGNORED)
@@ -14,9 +17,9 @@ endif()
 string(REPLACE "@OUT@" "${WORK_DIR}/resumed" resume_args "${RESUME_ARGS}")
 string(REPLACE "\\;" ";" files "${FILES}")  # a list given on the command line keeps its escapes
 
-mam_run_example(straight ${EXAMPLE} ${ARGS} --out ${WORK_DIR}/straight)
-mam_run_example(first ${EXAMPLE} ${ARGS} --stop-after ${STOP} --out ${WORK_DIR}/resumed)
-mam_run_example(second ${EXAMPLE} ${ARGS} ${resume_args} --out ${WORK_DIR}/resumed)
+mam_run_example(straight ${LAUNCHER} ${EXAMPLE} ${ARGS} --out ${WORK_DIR}/straight)
+mam_run_example(first ${LAUNCHER} ${EXAMPLE} ${ARGS} --stop-after ${STOP} --out ${WORK_DIR}/resumed)
+mam_run_example(second ${LAUNCHER} ${EXAMPLE} ${ARGS} ${resume_args} --out ${WORK_DIR}/resumed)
 foreach(run straight first second)
   if(NOT ${run}_code EQUAL 0)
     message(FATAL_ERROR "run '${run}' failed (${${run}_code}):\n${${run}_errors}")
@@ -24,6 +27,13 @@ foreach(run straight first second)
 endforeach()
 if(NOT first_errors MATCHES "stopped after ${STOP} steps: checkpoint written to")
   message(FATAL_ERROR "the first run did not stop after ${STOP} steps:\n${first_errors}")
+endif()
+if(LAUNCHER)
+  string(REGEX MATCHALL "stopped after ${STOP} steps" stops "${first_errors}")
+  list(LENGTH stops stop_count)
+  if(NOT stop_count EQUAL 1)
+    message(FATAL_ERROR "expected the stop message once, got it ${stop_count} times:\n${first_errors}")
+  endif()
 endif()
 
 # The final JSON line without the IGNORED fields.

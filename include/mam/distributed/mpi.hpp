@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -302,13 +303,19 @@ inline void wait_idle(const Communicator& world) {
 /// `report` (its what(); the caller prints, e.g. to stderr) and then MPI_Abort(world, 1) ends
 /// every process, including those waiting in a collective for the one that threw.
 ///
-/// Ranks other than 0 sleep one second before reporting: a failure every rank meets at once
+/// It restores the default actions of SIGINT and SIGTERM first. Ranks other than 0 sleep one
+/// second before reporting: a failure every rank meets at once
 /// (a non-finite loss after the gradient reduction, an unreadable input) is then reported
 /// once, by rank 0, whose MPI_Abort ends the others during their sleep. A failure of one
 /// rank alone is reported by that rank, a second late.
 template <class Body, class Report>
 int run_or_abort(Communicator& world, Body&& body, Report&& report) {
   const auto abort_with = [&](const char* message) {
+    // The job is ending: a handler the program set for a graceful stop (a checkpoint on
+    // SIGTERM, say) must not keep this rank alive through the SIGTERM with which the MPI
+    // launcher ends it, to report the same failure a second time.
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
     if (world.rank() != 0) std::this_thread::sleep_for(std::chrono::seconds(1));
     try {
       report(message);

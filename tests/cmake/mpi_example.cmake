@@ -1,0 +1,45 @@
+# An example run by several MPI processes behaves as one program: it exits 0, prints exactly
+# one JSON line on stdout (rank 0's), its rank-0-only messages once, and leaves its output
+# files (and no temporary ones) in --out.
+#   cmake "-DLAUNCHER=<command;...>" -DEXAMPLE=<binary> -DWORK_DIR=<dir> "-DARGS=<arg;...>"
+#         "-DFILES=<file;...>" -DJSON_KEY=<first key of the JSON line> ["-DONCE=<regex;...>"]
+#         -P mpi_example.cmake
+# LAUNCHER starts the processes (tests/distributed/mpirun_test.sh <mpiexec> <n> <seconds>);
+# ONCE, regular expressions that stderr must each match exactly once (rank 0's messages, the
+# progress bar's last line).
+include(${CMAKE_CURRENT_LIST_DIR}/run_example.cmake)
+file(REMOVE_RECURSE "${WORK_DIR}")
+string(REPLACE "\\;" ";" files "${FILES}")  # a list given on the command line keeps its escapes
+
+mam_run_example(run ${LAUNCHER} ${EXAMPLE} ${ARGS} --out ${WORK_DIR})
+set(everything "stdout:\n${run_output}\nstderr:\n${run_errors}")
+if(NOT run_code EQUAL 0)
+  message(FATAL_ERROR "expected exit code 0, got '${run_code}':\n${everything}")
+endif()
+# Lines that open a JSON object: exactly one, the summary.
+string(REGEX MATCHALL "(^|\n)\\{[^\n]*" json_lines "${run_output}")
+list(LENGTH json_lines json_count)
+if(NOT json_count EQUAL 1)
+  message(FATAL_ERROR "expected one JSON line on stdout, got ${json_count}:\n${everything}")
+endif()
+if(NOT run_output MATCHES "(^|\n)\\{\"${JSON_KEY}\": [^\n]*\\}\n")
+  message(FATAL_ERROR "the JSON line does not start with \"${JSON_KEY}\":\n${everything}")
+endif()
+string(REPLACE "\\;" ";" once_patterns "${ONCE}")
+foreach(pattern IN LISTS once_patterns)
+  string(REGEX MATCHALL "${pattern}" once "${run_errors}")
+  list(LENGTH once once_count)
+  if(NOT once_count EQUAL 1)
+    message(FATAL_ERROR "expected '${pattern}' once on stderr, got ${once_count}:\n${everything}")
+  endif()
+endforeach()
+foreach(file ${files})
+  if(NOT EXISTS ${WORK_DIR}/${file})
+    message(FATAL_ERROR "no ${WORK_DIR}/${file}:\n${everything}")
+  endif()
+endforeach()
+file(GLOB litter ${WORK_DIR}/*.tmp*)
+if(litter)
+  message(FATAL_ERROR "temporary files left behind: ${litter}")
+endif()
+message(STATUS "one JSON line and ${files}:\n${run_errors}")
