@@ -68,7 +68,6 @@ class Shards {
                          concat("a batch_size that the ", count_, " shards divide"), batch_size);
     local_ = count_ / size;
     first_ = rank * local_;
-    rank_ = static_cast<int>(rank);
     if (count_ == 1) return;
     // Shard s draws from the seed's stream jumped s + 1 times (2^128 draws apart): the
     // trainer's own stream, shared by every process, stays the seed's.
@@ -86,7 +85,6 @@ class Shards {
   Index first() const { return first_; }
   /// The group when it has more than one process, else null.
   ProcessGroup* processes() const { return processes_ != nullptr && processes_->size() > 1 ? processes_ : nullptr; }
-  bool is_root() const { return rank_ == 0; }
 
   /// Local shard `local`'s stream; with one shard, `single` (the trainer's own stream).
   Rng& stream(Index local, Rng& single) { return count_ == 1 ? single : streams_[static_cast<std::size_t>(local)]; }
@@ -111,7 +109,6 @@ class Shards {
   Index count_ = 1;
   Index local_ = 1;
   Index first_ = 0;
-  int rank_ = 0;
   std::vector<Rng> streams_;
 };
 

@@ -159,9 +159,6 @@ class TrainingCore {
     return samples;
   }
 
-  /// Whether this process writes the files (alone: yes).
-  bool is_root() const { return shards_.is_root(); }
-
   /// Sums the gradients of `parts` and the `count` `statistics` (each process's share of a
   /// loss, say) over the processes, in one allreduce; alone, nothing changes.
   void sum_over_processes(UpdateParts parts, double* statistics, std::size_t count) {
@@ -169,17 +166,18 @@ class TrainingCore {
     if (processes == nullptr) return;
     const Index marginal = parts.marginal ? gradient_.marginal.size() : 0;
     const Index conditional = parts.conditional ? gradient_.conditional.size() : 0;
-    const auto extra = static_cast<Index>(count) + 1;  // the statistics and log Z's gradient
-    flat_.resize(marginal + conditional + extra);
+    // [marginal | conditional | log Z | statistics], in the gradients' scalar type
+    const Index head = marginal + conditional;
+    flat_.resize(head + 1 + static_cast<Index>(count));
     flat_.head(marginal) = gradient_.marginal.head(marginal);
     flat_.segment(marginal, conditional) = gradient_.conditional.head(conditional);
-    flat_[marginal + conditional] = static_cast<Scalar>(gradient_.log_z);
-    for (std::size_t i = 0; i < count; ++i) flat_[marginal + conditional + 1 + static_cast<Index>(i)] = static_cast<Scalar>(statistics[i]);
+    flat_[head] = static_cast<Scalar>(gradient_.log_z);
+    for (std::size_t i = 0; i < count; ++i) flat_[head + 1 + static_cast<Index>(i)] = static_cast<Scalar>(statistics[i]);
     processes->sum(flat_.data(), static_cast<std::size_t>(flat_.size()));
     gradient_.marginal.head(marginal) = flat_.head(marginal);
     gradient_.conditional.head(conditional) = flat_.segment(marginal, conditional);
-    gradient_.log_z = static_cast<double>(flat_[marginal + conditional]);
-    for (std::size_t i = 0; i < count; ++i) statistics[i] = static_cast<double>(flat_[marginal + conditional + 1 + static_cast<Index>(i)]);
+    gradient_.log_z = static_cast<double>(flat_[head]);
+    for (std::size_t i = 0; i < count; ++i) statistics[i] = static_cast<double>(flat_[head + 1 + static_cast<Index>(i)]);
   }
 
   /// The parameter average, or null when TrainerOptions::average_decay is 0.
