@@ -29,11 +29,7 @@ if(NOT first_errors MATCHES "stopped after ${STOP} steps: checkpoint written to"
   message(FATAL_ERROR "the first run did not stop after ${STOP} steps:\n${first_errors}")
 endif()
 if(LAUNCHER)
-  string(REGEX MATCHALL "stopped after ${STOP} steps" stops "${first_errors}")
-  list(LENGTH stops stop_count)
-  if(NOT stop_count EQUAL 1)
-    message(FATAL_ERROR "expected the stop message once, got it ${stop_count} times:\n${first_errors}")
-  endif()
+  mam_require_once("stopped after ${STOP} steps" "${first_errors}" "the stop message")
 endif()
 
 # The final JSON line without the IGNORED fields.

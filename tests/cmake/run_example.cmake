@@ -16,3 +16,13 @@ function(mam_require_same_bytes path expected_hash what)
     message(FATAL_ERROR "${what}: ${path} changed")
   endif()
 endfunction()
+
+# mam_require_once(<regex> <text> <what>): fails unless <regex> matches <text> exactly once
+# (a message of several processes that only one of them must print).
+function(mam_require_once pattern text what)
+  string(REGEX MATCHALL "${pattern}" matches "${text}")
+  list(LENGTH matches count)
+  if(NOT count EQUAL 1)
+    message(FATAL_ERROR "expected ${what} once, got it ${count} times:\n${text}")
+  endif()
+endfunction()
