@@ -3,6 +3,7 @@
 #         -DMODE=one_rank|every_rank -P throwing_rank.cmake
 # Passes only if the run exits non-zero within 20 s (a hang is killed after 60 s) and the
 # error message appears exactly once in its output.
+include(${CMAKE_CURRENT_LIST_DIR}/../cmake/run_example.cmake)  # mam_require_once
 if(MODE STREQUAL "one_rank")
   set(message "throwing_rank: expected rank 1 to go on, got a deliberate failure on rank 1")
   set(reporter "mam test: rank 1: ")
@@ -46,11 +47,7 @@ if(ms GREATER 20000)
   message(FATAL_ERROR "expected the ranks to end within 20 s, took ${seconds} s:\n${everything}")
 endif()
 # (The messages hold no regular-expression characters.)
-string(REGEX MATCHALL "${message}" matches "${everything}")
-list(LENGTH matches count)
-if(NOT count EQUAL 1)
-  message(FATAL_ERROR "expected the message once, found it ${count} times:\n${everything}")
-endif()
+mam_require_once("${message}" "${everything}" "the message")
 string(FIND "${everything}" "${reporter}${message}" at)
 if(at EQUAL -1)
   message(FATAL_ERROR "expected '${reporter}' to report it:\n${everything}")
